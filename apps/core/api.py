@@ -1,0 +1,97 @@
+"""Pieces every API of the project shares: errors, permissions, fields."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions, mixins, permissions, serializers, viewsets
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from apps.core.geo import CoordSystem, coordinates_are_valid, to_wgs84
+from apps.core.roles import Role, user_has_role
+
+
+def exception_handler(exc, context):
+    """Turn a service's Django ValidationError into a 400 naming the fields."""
+    if isinstance(exc, DjangoValidationError):
+        if hasattr(exc, "error_dict"):
+            detail = {field: [str(m) for m in msgs] for field, msgs in exc.message_dict.items()}
+            if "__all__" in detail:
+                detail["non_field_errors"] = detail.pop("__all__")
+        else:
+            detail = {"non_field_errors": exc.messages}
+        exc = exceptions.ValidationError(detail=detail)
+    return drf_exception_handler(exc, context)
+
+
+class Conflict(exceptions.APIException):
+    status_code = 409
+    default_detail = "The resource exists with different content."
+    default_code = "conflict"
+
+
+class IsHQOrReadOnly(permissions.BasePermission):
+    """Reads for any signed-in role; writes for HQ operations and integrations."""
+
+    def has_permission(self, request, view):
+        if not request.user or not request.user.is_authenticated:
+            return False
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return user_has_role(request.user, Role.HQ_OPS, Role.INTEGRATION)
+
+
+class IsHQ(permissions.BasePermission):
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated) and user_has_role(
+            request.user, Role.HQ_OPS
+        )
+
+
+def coord_system_field() -> serializers.ChoiceField:
+    return serializers.ChoiceField(
+        choices=[c.value for c in CoordSystem],
+        default=CoordSystem.WGS84.value,
+        write_only=True,
+        help_text="Coordinate system of latitude/longitude: wgs84 (GPS, default), "
+        "gcj02 (Amap, Tencent, WeChat gcj02) or bd09 (Baidu). Stored as WGS-84.",
+    )
+
+
+def location_to_wgs84(attrs: dict) -> dict:
+    """Validate that latitude and longitude come together and convert them to WGS-84.
+
+    Removes ``coord_system`` from ``attrs``; raises a field-level error when
+    only one of the two coordinates is given.
+    """
+    coord_system = attrs.pop("coord_system", CoordSystem.WGS84.value)
+    has_lat, has_lng = attrs.get("latitude") is not None, attrs.get("longitude") is not None
+    if has_lat != has_lng:
+        missing = "longitude" if has_lat else "latitude"
+        raise serializers.ValidationError({missing: "Give latitude and longitude together."})
+    if has_lat:
+        lat, lng = to_wgs84(attrs["latitude"], attrs["longitude"], coord_system)
+        if not coordinates_are_valid(lat, lng):
+            raise serializers.ValidationError({"latitude": "Coordinates out of range."})
+        attrs["latitude"], attrs["longitude"] = round(lat, 7), round(lng, 7)
+    return attrs
+
+
+class MasterDataViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Master data is deactivated, never deleted: no DELETE."""
+
+    permission_classes = [IsHQOrReadOnly]
+    create_service = None
+    update_service = None
+    instance_kwarg = None
+
+    def perform_create(self, serializer):
+        serializer.instance = self.create_service(**serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = self.update_service(
+            **{self.instance_kwarg: serializer.instance}, **serializer.validated_data
+        )

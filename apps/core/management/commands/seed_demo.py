@@ -1,0 +1,17 @@
+from django.core.management.base import BaseCommand
+
+from apps.core.demo import DEMO_LOGINS, demo_seed
+from apps.core.demo_data import DEMO_PASSWORD
+
+
+class Command(BaseCommand):
+    help = "Create demo brands, regions, stores, guides and one login per role (idempotent)."
+
+    def handle(self, *args, **options):
+        counts = demo_seed()
+        self.stdout.write(
+            "Demo data: {brands} brands, {stores} stores, {guides} guides.".format(**counts)
+        )
+        self.stdout.write(f"Demo logins (password {DEMO_PASSWORD}):")
+        for login in DEMO_LOGINS:
+            self.stdout.write(f"  {login.username:<14} {login.description}")

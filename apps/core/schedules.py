@@ -1,0 +1,52 @@
+"""The one place where periodic tasks are declared.
+
+Beat runs django-celery-beat's DatabaseScheduler, so these are only defaults:
+``periodic_tasks_ensure`` creates the rows that are missing and leaves any
+schedule HQ operations edited in the admin as it is.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PeriodicTaskDefault:
+    name: str
+    task: str
+    crontab: dict | None = None
+    every_seconds: int | None = None
+
+
+PERIODIC_TASK_DEFAULTS: list[PeriodicTaskDefault] = [
+    # Beat proves it is alive every minute; its last run shows in the admin.
+    PeriodicTaskDefault(name="Heartbeat", task="apps.core.tasks.heartbeat", every_seconds=60),
+]
+
+
+def periodic_tasks_ensure(*, using: str = "default") -> None:
+    """Create every default periodic task that has no row yet."""
+    from django.conf import settings
+    from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+
+    for default in PERIODIC_TASK_DEFAULTS:
+        if PeriodicTask.objects.using(using).filter(name=default.name).exists():
+            continue
+        schedule = {}
+        if default.crontab is not None:
+            crontab, _created = CrontabSchedule.objects.using(using).get_or_create(
+                timezone=settings.TIME_ZONE,
+                **{
+                    "minute": "0",
+                    "hour": "*",
+                    "day_of_week": "*",
+                    "day_of_month": "*",
+                    "month_of_year": "*",
+                    **default.crontab,
+                },
+            )
+            schedule["crontab"] = crontab
+        else:
+            interval, _created = IntervalSchedule.objects.using(using).get_or_create(
+                every=default.every_seconds, period=IntervalSchedule.SECONDS
+            )
+            schedule["interval"] = interval
+        PeriodicTask.objects.using(using).create(name=default.name, task=default.task, **schedule)

@@ -1,0 +1,33 @@
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from apps.guides.models import Guide
+from apps.stores.models import Store
+from apps.stores.serializers import CodeImmutableMixin
+
+
+class GuideSerializer(CodeImmutableMixin, serializers.ModelSerializer):
+    immutable_fields = ("employee_no",)
+    store = serializers.SlugRelatedField(slug_field="code", queryset=Store.objects.all())
+    user = serializers.SlugRelatedField(
+        slug_field="username",
+        queryset=get_user_model().objects.all(),
+        required=False,
+        allow_null=True,
+    )
+    phone = serializers.RegexField(r"^\+?[0-9][0-9 \-]{5,19}$", required=False, allow_blank=True)
+
+    class Meta:
+        model = Guide
+        fields = [
+            "employee_no",
+            "name",
+            "phone",
+            "store",
+            "role",
+            "is_active",
+            "user",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]

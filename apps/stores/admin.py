@@ -1,0 +1,37 @@
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
+
+from apps.stores.models import Brand, Region, Store
+
+
+@admin.register(Brand)
+class BrandAdmin(ModelAdmin):
+    list_display = ["code", "name", "created_at"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(Region)
+class RegionAdmin(ModelAdmin):
+    list_display = ["code", "name", "parent"]
+    list_filter = ["parent"]
+    search_fields = ["code", "name"]
+    autocomplete_fields = ["parent"]
+    filter_horizontal = ["managers"]
+
+
+@admin.register(Store)
+class StoreAdmin(ModelAdmin):
+    list_display = ["code", "name", "kind", "city", "region", "brand_codes", "is_active"]
+    list_filter = ["is_active", "kind", "brands", "region", "city"]
+    search_fields = ["code", "name", "city", "address"]
+    autocomplete_fields = ["region"]
+    filter_horizontal = ["brands"]
+    list_select_related = ["region"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("brands")
+
+    @admin.display(description=_("brands"))
+    def brand_codes(self, store):
+        return ", ".join(brand.code for brand in store.brands.all())

@@ -1,0 +1,84 @@
+"""Writes to brands, regions and stores."""
+
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from apps.stores.models import Brand, Region, Store
+
+STORE_EDITABLE_FIELDS = (
+    "name",
+    "kind",
+    "region",
+    "address",
+    "city",
+    "latitude",
+    "longitude",
+    "is_active",
+    "service_radius_km",
+)
+
+
+def brand_create(*, code: str, name: str) -> Brand:
+    brand = Brand(code=code, name=name)
+    brand.full_clean()
+    brand.save()
+    return brand
+
+
+def brand_update(*, brand: Brand, **fields) -> Brand:
+    for field, value in fields.items():
+        setattr(brand, field, value)
+    brand.full_clean()
+    brand.save()
+    return brand
+
+
+def _region_check_no_cycle(region: Region) -> None:
+    seen = {region.pk}
+    parent = region.parent
+    while parent is not None:
+        if parent.pk in seen:
+            raise ValidationError({"parent": "A region cannot sit below itself."})
+        seen.add(parent.pk)
+        parent = parent.parent
+
+
+def region_create(*, code: str, name: str, parent: Region | None = None) -> Region:
+    region = Region(code=code, name=name, parent=parent)
+    region.full_clean()
+    region.save()
+    return region
+
+
+def region_update(*, region: Region, **fields) -> Region:
+    for field, value in fields.items():
+        setattr(region, field, value)
+    region.full_clean()
+    _region_check_no_cycle(region)
+    region.save()
+    return region
+
+
+@transaction.atomic
+def store_create(*, code: str, brands: Iterable[Brand] = (), **fields) -> Store:
+    store = Store(code=code, **fields)
+    store.full_clean()
+    store.save()
+    store.brands.set(brands)
+    return store
+
+
+@transaction.atomic
+def store_update(*, store: Store, brands: Iterable[Brand] | None = None, **fields) -> Store:
+    unknown = set(fields) - set(STORE_EDITABLE_FIELDS)
+    if unknown:
+        raise ValidationError({field: "This field cannot be changed." for field in unknown})
+    for field, value in fields.items():
+        setattr(store, field, value)
+    store.full_clean()
+    store.save()
+    if brands is not None:
+        store.brands.set(brands)
+    return store

@@ -1,0 +1,55 @@
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from apps.core.roles import Role
+from tests.factories import BrandFactory, GuideFactory, StoreFactory, UserFactory
+
+
+def _token_client(user) -> APIClient:
+    client = APIClient()
+    token, _created = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def anon_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def hq_user(db):
+    return UserFactory(username="hq-ops", role=Role.HQ_OPS)
+
+
+@pytest.fixture
+def hq_client(hq_user) -> APIClient:
+    return _token_client(hq_user)
+
+
+@pytest.fixture
+def integration_client(db) -> APIClient:
+    return _token_client(UserFactory(username="pos-system", role=Role.INTEGRATION, is_staff=False))
+
+
+@pytest.fixture
+def brand(db):
+    return BrandFactory(code="AUR", name="Aurora")
+
+
+@pytest.fixture
+def store(brand):
+    return StoreFactory(code="SH01", brands=[brand])
+
+
+@pytest.fixture
+def guide_user(store):
+    user = UserFactory(username="guide-sh01", role=Role.GUIDE)
+    GuideFactory(employee_no="E0001", store=store, user=user)
+    return user
+
+
+@pytest.fixture
+def guide_client(guide_user) -> APIClient:
+    return _token_client(guide_user)

@@ -1,0 +1,88 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from apps.core.demo import DEMO_LOGINS
+from apps.core.demo_data import DEMO_PASSWORD
+from apps.core.roles import user_roles
+from apps.guides.models import Guide
+from apps.stores.models import Brand, Store
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.django_db
+def test_admin_login_schema_and_docs_answer(client):
+    assert client.get("/admin/login/").status_code == 200
+    schema = client.get("/api/schema/")
+    assert schema.status_code == 200
+    assert b"/api/v1/stores/" in schema.content
+    assert client.get("/api/docs/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_seed_demo_is_realistic_and_idempotent(client):
+    call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    counts = (Brand.objects.count(), Store.objects.count(), Guide.objects.count())
+    call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+
+    assert (Brand.objects.count(), Store.objects.count(), Guide.objects.count()) == counts
+    assert counts[0] == 3
+    assert counts[1] >= 60
+    multi_brand = [s for s in Store.objects.prefetch_related("brands") if s.brands.count() > 1]
+    assert multi_brand
+    assert Store.objects.values("city").distinct().count() >= 20
+    # Every store sits inside mainland China's bounding box.
+    assert not Store.objects.exclude(latitude__range=(18, 54), longitude__range=(73, 135)).exists()
+    for login in DEMO_LOGINS:
+        assert login.role in user_roles(get_user_model().objects.get(username=login.username))
+    assert client.login(username="hq", password=DEMO_PASSWORD)
+
+
+def _manage(*args, **env):
+    clean_env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean_env, "DJANGO_SETTINGS_MODULE": "config.settings.production", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_production_refuses_to_start_without_secret_key():
+    result = _manage("check", DJANGO_ALLOWED_HOSTS="scrm.example.com")
+
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_production_refuses_to_start_with_debug_on():
+    result = _manage(
+        "check",
+        DJANGO_SECRET_KEY="x" * 60,
+        DJANGO_DEBUG="true",
+        DJANGO_ALLOWED_HOSTS="scrm.example.com",
+    )
+
+    assert result.returncode != 0
+    assert "DJANGO_DEBUG" in result.stderr
+
+
+def test_production_passes_the_deploy_check():
+    result = _manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DJANGO_SECRET_KEY="k3y-" + "q8Zr2vLm9xT" * 6,
+        DJANGO_ALLOWED_HOSTS="scrm.example.com",
+    )
+
+    assert result.returncode == 0, result.stderr
