@@ -1,0 +1,204 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from apps.guides.models import Guide
+from apps.stores.models import Brand, Store
+
+
+class Customer(models.Model):
+    """One shopper, identified across channels by a normalised mainland mobile number."""
+
+    phone = models.CharField(_("mobile phone"), max_length=11, unique=True)
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(phone__regex=r"^1[3-9][0-9]{9}$"), name="customer_phone_normalised"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.phone})" if self.name else self.phone
+
+
+class Membership(models.Model):
+    """A customer's membership of one brand, bound to a store and a guide."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        ASSIGNED = "assigned", _("Assigned")
+        UNASSIGNED = "unassigned", _("Unassigned")
+
+    class UnassignedReason(models.TextChoices):
+        NO_LOCATION = "no_location", _("No location given")
+        NO_STORE_IN_RANGE = "no_store_in_range", _("No store in range")
+        NO_GUIDE_AVAILABLE = "no_guide_available", _("No guide available in the store")
+
+    class Source(models.TextChoices):
+        MINI_PROGRAM = "mini_program", _("Mini-program")
+        H5 = "h5", _("H5 / flagship-store page")
+        POS = "pos", _("POS")
+        STORE_QR = "store_qr", _("Store QR code")
+        IMPORT = "import", _("Import")
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="memberships"
+    )
+    brand = models.ForeignKey(
+        Brand, verbose_name=_("brand"), on_delete=models.PROTECT, related_name="memberships"
+    )
+    store = models.ForeignKey(
+        Store,
+        verbose_name=_("store"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="memberships",
+    )
+    guide = models.ForeignKey(
+        Guide,
+        verbose_name=_("guide"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="memberships",
+    )
+    assignment_status = models.CharField(
+        _("assignment status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    unassigned_reason = models.CharField(
+        _("reason"), max_length=24, choices=UnassignedReason.choices, blank=True
+    )
+    distance_km = models.FloatField(_("distance (km)"), null=True, blank=True)
+    latitude = models.FloatField(_("latitude (WGS-84)"), null=True, blank=True)
+    longitude = models.FloatField(_("longitude (WGS-84)"), null=True, blank=True)
+    requested_store = models.ForeignKey(
+        Store,
+        verbose_name=_("store asked for"),
+        help_text=_("The store of the QR code the member joined through."),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    requested_guide = models.ForeignKey(
+        Guide,
+        verbose_name=_("guide asked for"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices)
+    joined_at = models.DateTimeField(_("joined at"), db_index=True)
+    bound_at = models.DateTimeField(_("bound at"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        ordering = ["-joined_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "brand"], name="membership_one_per_brand"),
+            models.CheckConstraint(
+                condition=(Q(latitude__isnull=True) & Q(longitude__isnull=True))
+                | (
+                    Q(latitude__gte=-90, latitude__lte=90)
+                    & Q(longitude__gte=-180, longitude__lte=180)
+                ),
+                name="membership_location_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(guide__isnull=True) | Q(store__isnull=False),
+                name="membership_guide_needs_store",
+            ),
+            models.CheckConstraint(
+                condition=~Q(assignment_status="assigned") | Q(store__isnull=False),
+                name="membership_assigned_has_store",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(assignment_status="pending", unassigned_reason="")
+                    | Q(assignment_status="assigned", guide__isnull=False, unassigned_reason="")
+                    | Q(
+                        assignment_status="assigned",
+                        guide__isnull=True,
+                        unassigned_reason="no_guide_available",
+                    )
+                    | Q(
+                        assignment_status="unassigned",
+                        store__isnull=True,
+                        unassigned_reason__in=["no_location", "no_store_in_range"],
+                    )
+                ),
+                name="membership_status_matches_reason",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["guide", "brand"], name="membership_guide_brand_idx"),
+            models.Index(fields=["store", "brand"], name="membership_store_brand_idx"),
+            models.Index(
+                fields=["joined_at"],
+                condition=Q(assignment_status="pending"),
+                name="membership_pending_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.customer} @ {self.brand.code}"
+
+
+class AssignmentEvent(models.Model):
+    """Append-only history of every store/guide change of a membership."""
+
+    class Reason(models.TextChoices):
+        NEW_MEMBER = "new_member", _("New member")
+        EXPLICIT = "explicit", _("Explicit store / guide (QR code)")
+        STORE_CLOSED = "store_closed", _("Store closed")
+        GUIDE_LEFT = "guide_left", _("Guide left")
+        REBALANCED = "rebalanced", _("Rebalanced")
+        MANUAL = "manual", _("Manual")
+
+    membership = models.ForeignKey(
+        Membership, verbose_name=_("membership"), on_delete=models.CASCADE, related_name="events"
+    )
+    from_store = models.ForeignKey(
+        Store, verbose_name=_("from store"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )  # fmt: skip
+    from_guide = models.ForeignKey(
+        Guide, verbose_name=_("from guide"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )  # fmt: skip
+    to_store = models.ForeignKey(
+        Store, verbose_name=_("to store"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )  # fmt: skip
+    to_guide = models.ForeignKey(
+        Guide, verbose_name=_("to guide"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="+",
+    )  # fmt: skip
+    reason = models.CharField(_("reason"), max_length=16, choices=Reason.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("assignment event")
+        verbose_name_plural = _("assignment events")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.membership_id}: {self.from_guide_id} → {self.to_guide_id} ({self.reason})"
