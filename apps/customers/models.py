@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -76,8 +77,18 @@ class Membership(models.Model):
         _("reason"), max_length=24, choices=UnassignedReason.choices, blank=True
     )
     distance_km = models.FloatField(_("distance (km)"), null=True, blank=True)
-    latitude = models.FloatField(_("latitude (WGS-84)"), null=True, blank=True)
-    longitude = models.FloatField(_("longitude (WGS-84)"), null=True, blank=True)
+    latitude = models.FloatField(
+        _("latitude (WGS-84)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+    )
+    longitude = models.FloatField(
+        _("longitude (WGS-84)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+    )
     requested_store = models.ForeignKey(
         Store,
         verbose_name=_("store asked for"),

@@ -2,6 +2,7 @@ from django.contrib import admin
 from unfold.admin import ModelAdmin
 
 from apps.guides.models import Guide
+from apps.guides.services import guide_changed
 
 
 @admin.register(Guide)
@@ -11,3 +12,12 @@ class GuideAdmin(ModelAdmin):
     search_fields = ["employee_no", "name", "phone", "store__code", "store__name"]
     autocomplete_fields = ["store", "user"]
     list_select_related = ["store"]
+
+    def save_model(self, request, obj, form, change):
+        before = (
+            Guide.objects.filter(pk=obj.pk).values("is_active", "store_id").get()
+            if change
+            else {"is_active": False, "store_id": None}
+        )
+        super().save_model(request, obj, form, change)
+        guide_changed(guide=obj, was_active=before["is_active"], old_store_id=before["store_id"])

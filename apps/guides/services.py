@@ -13,6 +13,7 @@ def guide_create(*, employee_no: str, name: str, store, **fields) -> Guide:
     guide = Guide(employee_no=employee_no, name=name, store=store, **fields)
     guide.full_clean()
     guide.save()
+    guide_changed(guide=guide, was_active=False, old_store_id=None)
     return guide
 
 
@@ -21,8 +22,29 @@ def guide_update(*, guide: Guide, **fields) -> Guide:
     unknown = set(fields) - set(GUIDE_EDITABLE_FIELDS)
     if unknown:
         raise ValidationError({field: "This field cannot be changed." for field in unknown})
+    before = Guide.objects.filter(pk=guide.pk).values("is_active", "store_id").get()
     for field, value in fields.items():
         setattr(guide, field, value)
     guide.full_clean()
     guide.save()
+    guide_changed(guide=guide, was_active=before["is_active"], old_store_id=before["store_id"])
     return guide
+
+
+def guide_changed(*, guide: Guide, was_active: bool, old_store_id: int | None) -> None:
+    """Let members follow a guide change.
+
+    A guide who left (deactivated or moved store) hands their members over;
+    a guide who became available picks up the store's members waiting for one.
+    """
+    from apps.customers.tasks import (
+        guide_members_handover_task,
+        store_unguided_members_assign_task,
+    )
+
+    moved = old_store_id is not None and guide.store_id != old_store_id
+    if was_active and (not guide.is_active or moved):
+        transaction.on_commit(lambda: guide_members_handover_task.delay(guide.pk))
+    if guide.is_active and (not was_active or moved):
+        store_id = guide.store_id
+        transaction.on_commit(lambda: store_unguided_members_assign_task.delay(store_id))

@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 
 from apps.stores.models import Brand, Region, Store
+from apps.stores.services import store_changed
 
 
 @admin.register(Brand)
@@ -28,6 +29,16 @@ class StoreAdmin(ModelAdmin):
     autocomplete_fields = ["region"]
     filter_horizontal = ["brands"]
     list_select_related = ["region"]
+
+    def save_model(self, request, obj, form, change):
+        obj._was_active = (
+            change and Store.objects.filter(pk=obj.pk).values_list("is_active", flat=True).get()
+        )
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        store_changed(store=form.instance, was_active=form.instance._was_active)
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("brands")

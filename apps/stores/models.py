@@ -113,3 +113,21 @@ class Store(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.code})"
+
+
+class StoreNetworkVersion(models.Model):
+    """A counter bumped by every change to which stores exist, where, and for which brands.
+
+    Processes that keep an in-memory nearest-store index compare it with one
+    cheap read before each assignment, so a store opening, closing or moving
+    is seen by the very next assignment in every worker.
+    """
+
+    version = models.BigIntegerField(_("version"), default=0)
+
+    class Meta:
+        verbose_name = _("store network version")
+        verbose_name_plural = _("store network version")
+
+    def __str__(self):
+        return str(self.version)

@@ -4,8 +4,9 @@ from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 
-from apps.stores.models import Brand, Region, Store
+from apps.stores.models import Brand, Region, Store, StoreNetworkVersion
 
 STORE_EDITABLE_FIELDS = (
     "name",
@@ -18,6 +19,13 @@ STORE_EDITABLE_FIELDS = (
     "is_active",
     "service_radius_km",
 )
+
+
+def store_network_changed() -> None:
+    """Bump the version that invalidates every process's nearest-store index."""
+    updated = StoreNetworkVersion.objects.filter(pk=1).update(version=F("version") + 1)
+    if not updated:
+        StoreNetworkVersion.objects.get_or_create(pk=1, defaults={"version": 1})
 
 
 def brand_create(*, code: str, name: str) -> Brand:
@@ -67,6 +75,7 @@ def store_create(*, code: str, brands: Iterable[Brand] = (), **fields) -> Store:
     store.full_clean()
     store.save()
     store.brands.set(brands)
+    store_changed(store=store, was_active=False)
     return store
 
 
@@ -75,10 +84,25 @@ def store_update(*, store: Store, brands: Iterable[Brand] | None = None, **field
     unknown = set(fields) - set(STORE_EDITABLE_FIELDS)
     if unknown:
         raise ValidationError({field: "This field cannot be changed." for field in unknown})
+    was_active = Store.objects.filter(pk=store.pk).values_list("is_active", flat=True).first()
     for field, value in fields.items():
         setattr(store, field, value)
     store.full_clean()
     store.save()
     if brands is not None:
         store.brands.set(brands)
+    store_changed(store=store, was_active=bool(was_active))
     return store
+
+
+def store_changed(*, store: Store, was_active: bool) -> None:
+    """Let the rest of the system see a store change.
+
+    Every nearest-store index is refreshed before the next assignment, and a
+    store that just closed has its members moved on a worker.
+    """
+    store_network_changed()
+    if was_active and not store.is_active:
+        from apps.customers.tasks import store_members_relocate_task
+
+        transaction.on_commit(lambda: store_members_relocate_task.delay(store.pk))

@@ -1,0 +1,18 @@
+import django_filters
+
+from apps.customers.models import Membership
+
+
+class MembershipFilter(django_filters.FilterSet):
+    brand = django_filters.CharFilter(field_name="brand__code", label="Brand code")
+    store = django_filters.CharFilter(field_name="store__code", label="Store code")
+    guide = django_filters.CharFilter(field_name="guide__employee_no", label="Guide employee no.")
+    status = django_filters.ChoiceFilter(
+        field_name="assignment_status", choices=Membership.Status.choices
+    )
+    joined_after = django_filters.IsoDateTimeFilter(field_name="joined_at", lookup_expr="gte")
+    joined_before = django_filters.IsoDateTimeFilter(field_name="joined_at", lookup_expr="lt")
+
+    class Meta:
+        model = Membership
+        fields = ["brand", "store", "guide", "status", "unassigned_reason", "source"]

@@ -1,0 +1,65 @@
+"""Reads for member assignment and the members API."""
+
+import threading
+
+from django.db.models import Count, QuerySet
+
+from apps.core.scoping import Scope, scope_queryset
+from apps.customers.models import Membership
+from apps.customers.nearest import StoreIndex
+from apps.guides.models import Guide
+from apps.stores.models import Store, StoreNetworkVersion
+
+_index_lock = threading.Lock()
+_index_cache: dict[int, tuple[int, StoreIndex]] = {}
+
+
+def store_network_version() -> int:
+    return StoreNetworkVersion.objects.filter(pk=1).values_list("version", flat=True).first() or 0
+
+
+def store_index_for_brand(brand_id: int) -> StoreIndex:
+    """Return the nearest-store index of the brand's active stores.
+
+    Kept in memory per process and rebuilt when the store network version
+    moved, which costs one indexed read per call.
+    """
+    version = store_network_version()
+    cached = _index_cache.get(brand_id)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    with _index_lock:
+        rows = list(
+            Store.objects.filter(is_active=True, brands=brand_id)
+            .order_by()
+            .values_list("pk", "code", "latitude", "longitude", "service_radius_km")
+        )
+        columns = list(zip(*rows, strict=True)) if rows else [[], [], [], [], []]
+        index = StoreIndex.build(*columns)
+        _index_cache[brand_id] = (version, index)
+        return index
+
+
+def store_carries_brand(*, store: Store, brand_id: int) -> bool:
+    return store.is_active and store.brands.filter(pk=brand_id).exists()
+
+
+def guide_loads(*, guide_ids: list[int], brand_id: int) -> dict[int, int]:
+    """Return how many memberships of the brand each guide holds (0 for none)."""
+    counts = dict(
+        Membership.objects.filter(guide_id__in=guide_ids, brand_id=brand_id)
+        .order_by()
+        .values("guide_id")
+        .annotate(n=Count("pk"))
+        .values_list("guide_id", "n")
+    )
+    return {guide_id: counts.get(guide_id, 0) for guide_id in guide_ids}
+
+
+def active_guides_of_store(store_id: int) -> QuerySet[Guide]:
+    return Guide.objects.filter(store_id=store_id, is_active=True).order_by("pk")
+
+
+def membership_list(*, scope: Scope) -> QuerySet[Membership]:
+    queryset = Membership.objects.select_related("customer", "brand", "store", "guide")
+    return scope_queryset(queryset, scope)

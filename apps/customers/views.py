@@ -1,0 +1,44 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.response import Response
+
+from apps.core.scoping import scope_for_user
+from apps.customers.filters import MembershipFilter
+from apps.customers.selectors import membership_list
+from apps.customers.serializers import MemberJoinSerializer, MembershipSerializer
+from apps.customers.services import member_join
+
+
+class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Members of brands. POST joins a brand; assignment follows on a worker."""
+
+    serializer_class = MembershipSerializer
+    filterset_class = MembershipFilter
+    ordering_fields = ["joined_at", "bound_at", "distance_km"]
+
+    def get_queryset(self):
+        return membership_list(scope=self._scope())
+
+    def _scope(self):
+        if not hasattr(self, "_cached_scope"):
+            self._cached_scope = scope_for_user(self.request.user)
+        return self._cached_scope
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if getattr(self, "request", None) is not None and self.request.user.is_authenticated:
+            context["mask_phones"] = self._scope().masks_phones
+        return context
+
+    @extend_schema(
+        request=MemberJoinSerializer,
+        responses={201: MembershipSerializer, 200: MembershipSerializer},
+    )
+    def create(self, request, *args, **kwargs):
+        join = MemberJoinSerializer(data=request.data)
+        join.is_valid(raise_exception=True)
+        result = member_join(**join.validated_data)
+        body = self.get_serializer(result.membership).data
+        return Response(
+            body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+        )
