@@ -6,7 +6,7 @@ from apps.core.roles import Role
 from tests.factories import BrandFactory, GuideFactory, StoreFactory, UserFactory
 
 
-def _token_client(user) -> APIClient:
+def token_client(user) -> APIClient:
     client = APIClient()
     token, _created = Token.objects.get_or_create(user=user)
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
@@ -25,12 +25,12 @@ def hq_user(db):
 
 @pytest.fixture
 def hq_client(hq_user) -> APIClient:
-    return _token_client(hq_user)
+    return token_client(hq_user)
 
 
 @pytest.fixture
 def integration_client(db) -> APIClient:
-    return _token_client(UserFactory(username="pos-system", role=Role.INTEGRATION, is_staff=False))
+    return token_client(UserFactory(username="pos-system", role=Role.INTEGRATION, is_staff=False))
 
 
 @pytest.fixture
@@ -52,4 +52,4 @@ def guide_user(store):
 
 @pytest.fixture
 def guide_client(guide_user) -> APIClient:
-    return _token_client(guide_user)
+    return token_client(guide_user)

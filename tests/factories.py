@@ -2,6 +2,7 @@
 
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from apps.core.roles import Role, user_role_add
 from apps.guides.models import Guide
@@ -72,3 +73,26 @@ class GuideFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Guide {n}")
     phone = factory.Sequence(lambda n: f"1380000{n:04d}")
     store = factory.SubFactory(StoreFactory)
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "customers.Customer"
+        django_get_or_create = ("phone",)
+
+    phone = factory.Sequence(lambda n: f"135{n:08d}")
+    name = factory.Sequence(lambda n: f"会员{n}")
+
+
+class PendingMembershipFactory(factory.django.DjangoModelFactory):
+    """A membership as the join API leaves it, before any worker ran."""
+
+    class Meta:
+        model = "customers.Membership"
+
+    customer = factory.SubFactory(CustomerFactory)
+    brand = factory.SubFactory(BrandFactory)
+    source = "h5"
+    latitude = 31.2304
+    longitude = 121.4737
+    joined_at = factory.LazyFunction(timezone.now)

@@ -30,10 +30,11 @@ def _database_url() -> str:
 
 @contextmanager
 def running_worker(*, concurrency: int = 1, pool: str = "prefork"):
-    """Yield the name of a queue that a freshly started worker consumes.
+    """Yield the name of a private queue that a freshly started worker consumes.
 
-    The test process stops running tasks eagerly for the duration, so
-    ``apply_async(queue=...)`` really goes through the broker.
+    For the duration the test process stops running tasks eagerly and sends
+    every task to that queue, so code under test that calls ``.delay()``
+    really goes through the broker to the worker.
     """
     queue = f"test-{uuid.uuid4().hex[:12]}"
     env = {
@@ -53,13 +54,14 @@ def running_worker(*, concurrency: int = 1, pool: str = "prefork"):
         ],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
-    previous_eager = celery_app.conf.task_always_eager
+    previous = (celery_app.conf.task_always_eager, celery_app.conf.task_default_queue)
     celery_app.conf.task_always_eager = False
+    celery_app.conf.task_default_queue = queue
     try:
         _wait_until_ready(process, log_path)
         yield queue
     finally:
-        celery_app.conf.task_always_eager = previous_eager
+        celery_app.conf.task_always_eager, celery_app.conf.task_default_queue = previous
         process.terminate()
         try:
             process.wait(timeout=20)
