@@ -48,11 +48,22 @@ class Membership(models.Model):
         STORE_QR = "store_qr", _("Store QR code")
         IMPORT = "import", _("Import")
 
+    # Single-column indexes on customer, store and guide would repeat the
+    # leading columns of the unique constraint and the composite indexes
+    # below; every extra index is written again on each reassignment.
     customer = models.ForeignKey(
-        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="memberships"
+        Customer,
+        verbose_name=_("customer"),
+        on_delete=models.PROTECT,
+        related_name="memberships",
+        db_index=False,
     )
     brand = models.ForeignKey(
-        Brand, verbose_name=_("brand"), on_delete=models.PROTECT, related_name="memberships"
+        Brand,
+        verbose_name=_("brand"),
+        on_delete=models.PROTECT,
+        related_name="memberships",
+        db_index=False,
     )
     store = models.ForeignKey(
         Store,
@@ -61,6 +72,7 @@ class Membership(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="memberships",
+        db_index=False,
     )
     guide = models.ForeignKey(
         Guide,
@@ -69,6 +81,7 @@ class Membership(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="memberships",
+        db_index=False,
     )
     assignment_status = models.CharField(
         _("assignment status"), max_length=16, choices=Status.choices, default=Status.PENDING
@@ -97,6 +110,7 @@ class Membership(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,
     )
     requested_guide = models.ForeignKey(
         Guide,
@@ -105,16 +119,19 @@ class Membership(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,
     )
     source = models.CharField(_("source"), max_length=16, choices=Source.choices)
-    joined_at = models.DateTimeField(_("joined at"), db_index=True)
+    joined_at = models.DateTimeField(_("joined at"))
     bound_at = models.DateTimeField(_("bound at"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         verbose_name = _("membership")
         verbose_name_plural = _("memberships")
-        ordering = ["-joined_at", "-pk"]
+        # Newest first by id: ids follow joining order, and an index on
+        # joined_at would be rewritten by every reassignment for nothing.
+        ordering = ["-pk"]
         constraints = [
             models.UniqueConstraint(fields=["customer", "brand"], name="membership_one_per_brand"),
             models.CheckConstraint(
@@ -166,7 +183,14 @@ class Membership(models.Model):
 
 
 class AssignmentEvent(models.Model):
-    """Append-only history of every store/guide change of a membership."""
+    """Append-only history of every store/guide change of a membership.
+
+    Its references carry no database foreign-key checks (and only the
+    membership one an index): bulk moves write the log a hundred thousand rows
+    at a time, where each check would cost a lookup and a row lock at commit;
+    rows are only ever written beside the membership change they record, and
+    stores and guides are deactivated, never deleted.
+    """
 
     class Reason(models.TextChoices):
         NEW_MEMBER = "new_member", _("New member")
@@ -177,24 +201,52 @@ class AssignmentEvent(models.Model):
         MANUAL = "manual", _("Manual")
 
     membership = models.ForeignKey(
-        Membership, verbose_name=_("membership"), on_delete=models.CASCADE, related_name="events"
+        Membership,
+        verbose_name=_("membership"),
+        on_delete=models.CASCADE,
+        related_name="events",
+        db_constraint=False,
     )
     from_store = models.ForeignKey(
-        Store, verbose_name=_("from store"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
-    )  # fmt: skip
+        Store,
+        verbose_name=_("from store"),
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
     from_guide = models.ForeignKey(
-        Guide, verbose_name=_("from guide"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
-    )  # fmt: skip
+        Guide,
+        verbose_name=_("from guide"),
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
     to_store = models.ForeignKey(
-        Store, verbose_name=_("to store"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
-    )  # fmt: skip
+        Store,
+        verbose_name=_("to store"),
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
     to_guide = models.ForeignKey(
-        Guide, verbose_name=_("to guide"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
-    )  # fmt: skip
+        Guide,
+        verbose_name=_("to guide"),
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
     reason = models.CharField(_("reason"), max_length=16, choices=Reason.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -203,8 +255,9 @@ class AssignmentEvent(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,
     )
-    created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("assignment event")

@@ -2,6 +2,7 @@
 
 import threading
 
+from django.db import connection
 from django.db.models import Count, QuerySet
 
 from apps.core.scoping import Scope, scope_queryset
@@ -42,6 +43,45 @@ def store_index_for_brand(brand_id: int) -> StoreIndex:
 
 def store_carries_brand(*, store: Store, brand_id: int) -> bool:
     return store.is_active and store.brands.filter(pk=brand_id).exists()
+
+
+# Past this many ids a bulk read asks for the whole brand (or uses one array
+# parameter) instead of spelling out an IN list.
+LARGE_ID_SET = 1_000
+
+
+def active_guides_of_stores(store_ids: list[int]) -> list[tuple[int, int]]:
+    """Return (guide id, store id) of the active guides of many stores.
+
+    Ordered by store, then employee no., so a guide's position ranks it
+    within its store.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id, store_id FROM {Guide._meta.db_table} "  # noqa: S608
+                "WHERE is_active AND store_id = ANY(%s) ORDER BY store_id, employee_no",
+                [list(store_ids)],
+            )
+            return cursor.fetchall()
+    rows = []
+    for start in range(0, len(store_ids), LARGE_ID_SET):
+        batch = store_ids[start : start + LARGE_ID_SET]
+        rows += Guide.objects.filter(store_id__in=batch, is_active=True).values_list(
+            "store_id", "employee_no", "pk"
+        )
+    return [(pk, store_id) for store_id, _employee_no, pk in sorted(rows)]
+
+
+def guide_loads_of_brand(*, brand_id: int) -> dict[int, int]:
+    """Return how many memberships of the brand every guide holding any has."""
+    return dict(
+        Membership.objects.filter(brand_id=brand_id, guide__isnull=False)
+        .order_by()
+        .values("guide_id")
+        .annotate(n=Count("pk"))
+        .values_list("guide_id", "n")
+    )
 
 
 def guide_loads(*, guide_ids: list[int], brand_id: int) -> dict[int, int]:
