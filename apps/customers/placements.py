@@ -7,6 +7,7 @@ them at once and writes them with a few set-based statements. Services call
 """
 
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,6 +87,17 @@ class Placements:
         return len(self.membership_id)
 
 
+def placements_transaction(placements: Placements):
+    """Return the transaction a bulk move of this size runs in.
+
+    Small moves run in one transaction that also locks the guides involved;
+    large ones commit batch by batch (see ``placements_write``).
+    """
+    if len(placements) < PARALLEL_WRITE_MIN_ROWS:
+        return transaction.atomic()
+    return nullcontext()
+
+
 def placements_read(queryset) -> Placements:
     return Placements.from_rows(list(queryset.values_list(*PLACEMENT_FIELDS)))
 
@@ -129,7 +141,7 @@ def placements_choose_guides(placements: Placements, *, exclude_guide_ids=()) ->
     if not need.any():
         return
     store_ids = np.unique(placements.to_store[need])
-    if len(store_ids) <= LARGE_ID_SET:
+    if connection.in_atomic_block and len(store_ids) <= LARGE_ID_SET:
         # Few stores (a handover, a closure): lock their guides so concurrent
         # single assignments take turns with this batch. Locking every guide
         # of a nationwide run would cost more than the skew it prevents.

@@ -17,6 +17,7 @@ from apps.customers.placements import (
     placements_choose_guides,
     placements_read,
     placements_to_nearest,
+    placements_transaction,
     placements_write,
 )
 from apps.customers.selectors import (
@@ -196,9 +197,11 @@ def memberships_assign_pending(*, membership_ids: Iterable[int] | None = None) -
     for membership_id in explicit_ids:
         membership_assign(membership_id=membership_id)
     placements = placements_read(pending.filter(requested_store__isnull=True))
-    placements_to_nearest(placements)
-    placements_choose_guides(placements)
-    return placements_write(placements, reason=EventReason.NEW_MEMBER) + len(explicit_ids)
+    with placements_transaction(placements):
+        placements_to_nearest(placements)
+        placements_choose_guides(placements)
+        assigned = placements_write(placements, reason=EventReason.NEW_MEMBER)
+    return assigned + len(explicit_ids)
 
 
 def memberships_recompute(*, actor_id: int | None = None) -> int:
@@ -209,9 +212,10 @@ def memberships_recompute(*, actor_id: int | None = None) -> int:
             "joined_at", "pk"
         )
     )
-    placements_to_nearest(placements)
-    placements_choose_guides(placements)
-    return placements_write(placements, reason=EventReason.REBALANCED, actor_id=actor_id)
+    with placements_transaction(placements):
+        placements_to_nearest(placements)
+        placements_choose_guides(placements)
+        return placements_write(placements, reason=EventReason.REBALANCED, actor_id=actor_id)
 
 
 @transaction.atomic

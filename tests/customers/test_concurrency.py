@@ -86,3 +86,24 @@ def test_member_joined_over_the_api_is_assigned_by_a_real_worker(four_guide_stor
         Membership.objects.filter(pk__in=ids).values_list("guide__employee_no", flat=True)
     )
     assert sorted(loads.values()) == [5, 5, 5, 5]
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="parallel batches need PostgreSQL")
+def test_large_bulk_assignment_writes_in_parallel_batches(four_guide_store, monkeypatch):
+    from apps.customers import placements
+    from apps.customers.models import AssignmentEvent
+    from apps.customers.services import memberships_assign_pending
+
+    brand, store = four_guide_store
+    monkeypatch.setattr(placements, "PARALLEL_WRITE_MIN_ROWS", 10)
+    monkeypatch.setattr(placements, "BULK_WRITE_BATCH", 7)
+    ids = [PendingMembershipFactory(brand=brand, **HERE).pk for _ in range(50)]
+
+    assert memberships_assign_pending() == 50
+
+    loads = Counter(
+        Membership.objects.filter(pk__in=ids).values_list("guide__employee_no", flat=True)
+    )
+    assert sorted(loads.values()) == [12, 12, 13, 13]
+    assert AssignmentEvent.objects.filter(membership_id__in=ids, to_store=store).count() == 50
