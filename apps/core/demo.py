@@ -15,10 +15,13 @@ from apps.core.demo_data import (
     GUIDE_SURNAMES,
 )
 from apps.core.roles import Role, user_role_add
+from apps.customers.models import Membership
+from apps.customers.services import member_join, memberships_assign_pending
 from apps.guides.models import Guide
 from apps.stores.models import Brand, Region, Store
 
 GUIDES_PER_STORE = 3
+MEMBERS_PER_STORE_BRAND = 3
 
 
 @dataclass(frozen=True)
@@ -98,11 +101,31 @@ def demo_seed() -> dict[str, int]:
                     },
                 )
     _demo_logins_ensure(first_store=stores[0], east=large["EAST"])
+    _demo_members_ensure(stores, rng)
     return {
         "brands": Brand.objects.count(),
         "stores": Store.objects.count(),
         "guides": Guide.objects.count(),
+        "members": Membership.objects.count(),
     }
+
+
+def _demo_members_ensure(stores: list[Store], rng: random.Random) -> None:
+    """Members living within a few kilometres of each store, for each brand it carries."""
+    number = 0
+    for store in stores:
+        for brand in store.brands.order_by("code"):
+            for _ in range(MEMBERS_PER_STORE_BRAND):
+                number += 1
+                member_join(
+                    brand=brand,
+                    phone=f"150{number:08d}",
+                    name=rng.choice(GUIDE_SURNAMES) + rng.choice(GUIDE_GIVEN_NAMES),
+                    source=Membership.Source.MINI_PROGRAM,
+                    latitude=store.latitude + rng.uniform(-0.02, 0.02),
+                    longitude=store.longitude + rng.uniform(-0.02, 0.02),
+                )
+    memberships_assign_pending()
 
 
 def _demo_logins_ensure(*, first_store: Store, east: Region) -> None:

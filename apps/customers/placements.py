@@ -14,6 +14,7 @@ import numpy as np
 from django.db import connection, transaction
 from django.utils import timezone
 
+from apps.core.db import rows_fetch
 from apps.customers.models import AssignmentEvent, Membership
 from apps.customers.selectors import (
     LARGE_ID_SET,
@@ -99,7 +100,7 @@ def placements_transaction(placements: Placements):
 
 
 def placements_read(queryset) -> Placements:
-    return Placements.from_rows(list(queryset.values_list(*PLACEMENT_FIELDS)))
+    return Placements.from_rows(rows_fetch(queryset.values_list(*PLACEMENT_FIELDS)))
 
 
 def placements_to_nearest(placements: Placements) -> None:

@@ -5,6 +5,7 @@ import threading
 from django.db import connection
 from django.db.models import Count, QuerySet
 
+from apps.core.db import rows_fetch
 from apps.core.scoping import Scope, scope_queryset
 from apps.customers.models import Membership
 from apps.customers.nearest import StoreIndex
@@ -30,7 +31,7 @@ def store_index_for_brand(brand_id: int) -> StoreIndex:
     if cached is not None and cached[0] == version:
         return cached[1]
     with _index_lock:
-        rows = list(
+        rows = rows_fetch(
             Store.objects.filter(is_active=True, brands=brand_id)
             .order_by()
             .values_list("pk", "code", "latitude", "longitude", "service_radius_km")

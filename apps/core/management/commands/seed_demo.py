@@ -10,7 +10,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         counts = demo_seed()
         self.stdout.write(
-            "Demo data: {brands} brands, {stores} stores, {guides} guides.".format(**counts)
+            "Demo data: {brands} brands, {stores} stores, {guides} guides, "
+            "{members} members.".format(**counts)
         )
         self.stdout.write(f"Demo logins (password {DEMO_PASSWORD}):")
         for login in DEMO_LOGINS:
