@@ -53,3 +53,17 @@ def guide_user(store):
 @pytest.fixture
 def guide_client(guide_user) -> APIClient:
     return token_client(guide_user)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_store_index():
+    """Each test starts with no cached nearest-store index.
+
+    Rolled-back tests reuse ids and the store network version, so an index
+    cached by an earlier test could look current.
+    """
+    from apps.customers.selectors import _index_cache
+
+    _index_cache.clear()
+    yield
+    _index_cache.clear()
