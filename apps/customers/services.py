@@ -113,21 +113,33 @@ def member_join(
     return JoinResult(membership, created=True)
 
 
-def _guide_lock_least_loaded(
-    *, store_id: int, brand_id: int, exclude_ids: Iterable[int] = ()
-) -> Guide | None:
+def _guide_lock_least_loaded(*, store_id: int, brand_id: int) -> Guide | None:
     """Lock the store's active guides and return the one with the fewest members.
 
     The row locks make concurrent assignments to one store take turns, so
     their counts never drift apart by more than one.
     """
-    guides = list(
-        active_guides_of_store(store_id).exclude(pk__in=list(exclude_ids)).select_for_update()
-    )
+    guides = list(active_guides_of_store(store_id).select_for_update())
     if not guides:
         return None
     loads = guide_loads(guide_ids=[g.pk for g in guides], brand_id=brand_id)
     return min(guides, key=lambda g: (loads[g.pk], g.employee_no))
+
+
+def _membership_choose_store(
+    membership: Membership, *, honour_request: bool
+) -> tuple[Store | None, str]:
+    """Return the store a pending membership should join and why (explicit or nearest)."""
+    requested = membership.requested_store if honour_request else None
+    if requested is not None and store_carries_brand(store=requested, brand_id=membership.brand_id):
+        return requested, EventReason.EXPLICIT
+    if membership.latitude is None:
+        return None, EventReason.NEW_MEMBER
+    index = store_index_for_brand(membership.brand_id)
+    found, _km = index.nearest([membership.latitude], [membership.longitude])
+    if found[0] < 0:
+        return None, EventReason.NEW_MEMBER
+    return Store(pk=int(index.store_ids[found[0]])), EventReason.NEW_MEMBER
 
 
 @transaction.atomic
@@ -141,20 +153,22 @@ def membership_assign(*, membership_id: int) -> Membership | None:
     )
     if membership is None or membership.assignment_status != Status.PENDING:
         return membership
-    store, distance_km, reason = None, None, EventReason.NEW_MEMBER
-    requested = membership.requested_store
-    if requested is not None and store_carries_brand(store=requested, brand_id=membership.brand_id):
-        store, reason = requested, EventReason.EXPLICIT
-        if membership.latitude is not None:
-            distance_km = haversine_km(
-                membership.latitude, membership.longitude, store.latitude, store.longitude
-            )
-    elif membership.latitude is not None:
-        index = store_index_for_brand(membership.brand_id)
-        found, found_km = index.nearest([membership.latitude], [membership.longitude])
-        if found[0] >= 0:
-            store = Store.objects.get(pk=int(index.store_ids[found[0]]))
-            distance_km = float(found_km[0])
+    store, honour_request = None, True
+    for _attempt in range(2):
+        choice, reason = _membership_choose_store(membership, honour_request=honour_request)
+        if choice is None:
+            break
+        # Locking the store row makes a concurrent closing wait for this
+        # binding (and then move the member), or shows it closed here, in
+        # which case the next attempt sees the refreshed store network.
+        store = (
+            Store.objects.select_for_update(no_key=True)
+            .filter(pk=choice.pk, is_active=True)
+            .first()
+        )
+        if store is not None:
+            break
+        honour_request = False
     if store is None:
         membership.assignment_status = Status.UNASSIGNED
         membership.unassigned_reason = (
@@ -167,7 +181,14 @@ def membership_assign(*, membership_id: int) -> Membership | None:
         guide = None
     if guide is None:
         guide = _guide_lock_least_loaded(store_id=store.pk, brand_id=membership.brand_id)
-    membership.store, membership.guide, membership.distance_km = store, guide, distance_km
+    membership.store, membership.guide = store, guide
+    membership.distance_km = (
+        None
+        if membership.latitude is None
+        else haversine_km(
+            membership.latitude, membership.longitude, store.latitude, store.longitude
+        )
+    )
     membership.assignment_status = Status.ASSIGNED
     membership.unassigned_reason = "" if guide else Reason.NO_GUIDE_AVAILABLE
     membership.bound_at = timezone.now()
