@@ -42,6 +42,11 @@ def store_index_for_brand(brand_id: int) -> StoreIndex:
         return index
 
 
+def store_index_forget(brand_id: int) -> None:
+    """Drop the cached index of a brand; the next lookup rebuilds it."""
+    _index_cache.pop(brand_id, None)
+
+
 def store_carries_brand(*, store: Store, brand_id: int) -> bool:
     return store.is_active and store.brands.filter(pk=brand_id).exists()
 

@@ -25,6 +25,7 @@ from apps.customers.selectors import (
     guide_loads,
     store_carries_brand,
     store_index_for_brand,
+    store_index_forget,
 )
 from apps.guides.models import Guide
 from apps.stores.models import Brand, Store
@@ -169,6 +170,7 @@ def membership_assign(*, membership_id: int) -> Membership | None:
         if store is not None:
             break
         honour_request = False
+        store_index_forget(membership.brand_id)
     if store is None:
         membership.assignment_status = Status.UNASSIGNED
         membership.unassigned_reason = (

@@ -275,3 +275,14 @@ def test_stale_pending_members_are_found_for_requeueing(shanghai):
     stale = pending_memberships_stale(older_than_seconds=300, limit=10)
 
     assert [Membership.objects.get(pk=pk).customer.phone for pk in stale] == ["13200000000"]
+
+
+def test_a_store_found_closed_at_binding_time_is_skipped_for_the_next_nearest(shanghai, join):
+    brand, square, lujiazui = shanghai
+    join(brand, "13100000000", **NEAR_SQUARE)  # the index now holds both stores
+    # Closed behind the index's back: the version counter did not move.
+    Store.objects.filter(pk=square.pk).update(is_active=False)
+
+    membership = join(brand, "13100000001", **NEAR_SQUARE)
+
+    assert membership.store == lujiazui
