@@ -76,3 +76,7 @@ class MembershipSerializer(serializers.ModelSerializer):
     def get_phone(self, membership) -> str:
         phone = membership.customer.phone
         return mask_phone(phone) if self.context.get("mask_phones", True) else phone
+
+
+class MembershipReassignSerializer(serializers.Serializer):
+    guide = serializers.SlugRelatedField(slug_field="employee_no", queryset=Guide.objects.all())

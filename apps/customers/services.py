@@ -201,6 +201,42 @@ def membership_assign(*, membership_id: int) -> Membership | None:
     return membership
 
 
+@transaction.atomic
+def membership_reassign(*, membership: Membership, guide: Guide, actor=None) -> Membership:
+    """Move a membership to a guide chosen by a person (and to that guide's store)."""
+    membership = Membership.objects.select_for_update(of=("self",)).get(pk=membership.pk)
+    if not guide.is_active:
+        raise ValidationError({"guide": "This guide is no longer active."})
+    if not store_carries_brand(store=guide.store, brand_id=membership.brand_id):
+        raise ValidationError(
+            {"guide": "This guide's store is closed or does not carry the brand."}
+        )
+    if membership.guide_id == guide.pk:
+        return membership
+    event = AssignmentEvent(
+        membership=membership,
+        from_store_id=membership.store_id,
+        from_guide_id=membership.guide_id,
+        to_store_id=guide.store_id,
+        to_guide=guide,
+        reason=EventReason.MANUAL,
+        actor=actor,
+    )
+    membership.store_id, membership.guide = guide.store_id, guide
+    membership.assignment_status, membership.unassigned_reason = Status.ASSIGNED, ""
+    membership.distance_km = (
+        None
+        if membership.latitude is None
+        else haversine_km(
+            membership.latitude, membership.longitude, guide.store.latitude, guide.store.longitude
+        )
+    )
+    membership.bound_at = timezone.now()
+    membership.save()
+    event.save()
+    return membership
+
+
 # --- Bulk paths ----------------------------------------------------------------------------
 
 

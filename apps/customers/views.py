@@ -1,12 +1,19 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from apps.core.roles import Role, user_has_role
 from apps.core.scoping import scope_for_user
 from apps.customers.filters import MembershipFilter
 from apps.customers.selectors import membership_list
-from apps.customers.serializers import MemberJoinSerializer, MembershipSerializer
-from apps.customers.services import member_join
+from apps.customers.serializers import (
+    MemberJoinSerializer,
+    MembershipReassignSerializer,
+    MembershipSerializer,
+)
+from apps.customers.services import member_join, membership_reassign
 
 
 class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -42,3 +49,17 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return Response(
             body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
         )
+
+    @extend_schema(request=MembershipReassignSerializer, responses={200: MembershipSerializer})
+    @action(detail=True, methods=["post"])
+    def reassign(self, request, pk=None):
+        """Move a member to another guide (HQ: anywhere; managers: within their stores)."""
+        membership = self.get_object()
+        body = MembershipReassignSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        guide = body.validated_data["guide"]
+        is_hq = user_has_role(request.user, Role.HQ_OPS)
+        if not (is_hq or guide.store_id in self._scope().store_ids):
+            raise PermissionDenied("Only HQ, or a manager of the guide's store, can move members.")
+        membership = membership_reassign(membership=membership, guide=guide, actor=request.user)
+        return Response(self.get_serializer(membership).data)

@@ -162,3 +162,46 @@ def test_anonymous_cannot_join(anon_client, shanghai):
     response = anon_client.post(MEMBERS_URL, {"brand": "AUR", "phone": "13912345678"})
 
     assert response.status_code == 401
+
+
+def test_hq_moves_a_member_to_another_guide_and_the_history_says_who(
+    hq_client, hq_user, shanghai, join
+):
+    brand, _square, lujiazui = shanghai
+    member = join(brand, "13900000009", latitude=31.2305, longitude=121.4738)
+
+    response = hq_client.post(
+        f"{MEMBERS_URL}{member.pk}/reassign/", {"guide": "SH-LJZ-2"}, format="json"
+    )
+
+    assert response.status_code == 200, response.data
+    assert (response.data["store"], response.data["guide"]) == ("SH-LJZ", "SH-LJZ-2")
+    event = member.events.order_by("-pk").first()
+    assert (event.reason, event.actor, event.to_store) == ("manual", hq_user, lujiazui)
+
+
+def test_a_guide_cannot_move_members(shanghai, join):
+    brand, square, _lujiazui = shanghai
+    member = join(brand, "13900000010", latitude=31.2305, longitude=121.4738)
+    user = UserFactory(username="g2", role=Role.GUIDE)
+    member.guide.user = user
+    member.guide.save()
+
+    response = token_client(user).post(
+        f"{MEMBERS_URL}{member.pk}/reassign/", {"guide": "SH-SQ-2"}, format="json"
+    )
+
+    assert response.status_code == 403
+
+
+def test_reassigning_to_a_store_without_the_brand_is_refused(hq_client, shanghai, join):
+    brand, _square, _lujiazui = shanghai
+    member = join(brand, "13900000011", latitude=31.2305, longitude=121.4738)
+    GuideFactory(employee_no="ELSEWHERE", store=StoreFactory(code="NOBRAND"))
+
+    response = hq_client.post(
+        f"{MEMBERS_URL}{member.pk}/reassign/", {"guide": "ELSEWHERE"}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert "guide" in response.data
