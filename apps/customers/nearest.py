@@ -15,7 +15,7 @@ from scipy.spatial import cKDTree
 
 from apps.core.geo import EARTH_RADIUS_KM
 
-FIRST_K = 8
+FIRST_K = 4
 # Two distances closer than this (km, about a micrometre) are a tie, decided
 # by store code. Brute-force oracles must use the same rule.
 TIE_KM = 1e-9

@@ -31,7 +31,7 @@ Reason = Membership.UnassignedReason
 # Bulk moves of at least this many rows, outside an enclosing transaction, are
 # written in batches of BULK_WRITE_BATCH on WRITE_CONNECTIONS connections.
 PARALLEL_WRITE_MIN_ROWS = 20_000
-BULK_WRITE_BATCH = 25_000
+BULK_WRITE_BATCH = 12_500
 WRITE_CONNECTIONS = 2
 
 # Columns read for every membership a bulk path considers.
@@ -173,7 +173,15 @@ def _guide_loads_array(g_id: np.ndarray, brand_id: int) -> np.ndarray:
         counts = guide_loads_of_brand(brand_id=brand_id)
     else:
         counts = guide_loads(guide_ids=g_id.tolist(), brand_id=brand_id)
-    return np.fromiter((counts.get(int(g), 0) for g in g_id), np.int64, len(g_id))
+    loads = np.zeros(len(g_id), dtype=np.int64)
+    if counts and len(g_id):
+        held_by = np.fromiter(counts.keys(), np.int64, len(counts))
+        held = np.fromiter(counts.values(), np.int64, len(counts))
+        order = np.argsort(g_id)
+        pos = np.searchsorted(g_id[order], held_by).clip(0, len(g_id) - 1)
+        mine = g_id[order][pos] == held_by
+        loads[order[pos[mine]]] = held[mine]
+    return loads
 
 
 def _subtract_leavers(loads: np.ndarray, g_id: np.ndarray, leaving_guides: np.ndarray) -> None:
@@ -279,32 +287,39 @@ def _write_columns(placements, rows, new_status, new_reason) -> dict[str, list]:
     }
 
 
-def _copy_text(columns: dict[str, list]) -> str:
-    """Render columns as COPY text: tab-separated, \\N for NULL (values hold no tabs)."""
-    rendered = [["\\N" if v is None else str(v) for v in values] for values in columns.values()]
-    return "".join("\t".join(row) + "\n" for row in zip(*rendered, strict=True))
+def _array_literal(values: list) -> str:
+    """Render a list as a PostgreSQL array literal (numbers, NULLs, plain identifiers)."""
+    return "{" + ",".join("NULL" if v is None else (str(v) or '""') for v in values) + "}"
+
+
+_COLUMN_TYPES = {
+    "membership_id": "bigint",
+    "expect_status": "text",
+    "from_store_id": "bigint",
+    "from_guide_id": "bigint",
+    "to_store_id": "bigint",
+    "to_guide_id": "bigint",
+    "status": "text",
+    "reason": "text",
+    "distance_km": "float8",
+}
 
 
 def _write_postgres(columns, *, reason, actor_id, now) -> int:
     membership_table = Membership._meta.db_table
     event_table = AssignmentEvent._meta.db_table
+    # Each column travels as one array parameter: far cheaper to render than
+    # rows, and the statement stays a single set-based UPDATE.
+    unnest = ", ".join(f"%(col_{name})s::{kind}[]" for name, kind in _COLUMN_TYPES.items())
+    params = {f"col_{name}": _array_literal(values) for name, values in columns.items()}
+    params.update(now=now, reason=str(reason), actor_id=actor_id)
     with connection.cursor() as cursor:
         cursor.execute(
-            """
-            CREATE TEMP TABLE placement_tmp (
-                membership_id bigint PRIMARY KEY, expect_status text,
-                from_store_id bigint, from_guide_id bigint,
-                to_store_id bigint, to_guide_id bigint,
-                status text, reason text, distance_km double precision
-            ) ON COMMIT DROP
-            """
-        )
-        with cursor.cursor.copy(f"COPY placement_tmp ({', '.join(columns)}) FROM STDIN") as copy:
-            copy.write(_copy_text(columns))
-        cursor.execute("ANALYZE placement_tmp")
-        cursor.execute(
             f"""
-            WITH moved AS (
+            WITH t AS (
+                SELECT * FROM unnest({unnest})
+                    AS t({", ".join(_COLUMN_TYPES)})
+            ), moved AS (
                 UPDATE {membership_table} AS m
                 SET store_id = t.to_store_id,
                     guide_id = t.to_guide_id,
@@ -317,7 +332,7 @@ def _write_postgres(columns, *, reason, actor_id, now) -> int:
                              AND t.to_store_id IS NOT DISTINCT FROM m.store_id THEN m.bound_at
                         ELSE %(now)s END,
                     updated_at = %(now)s
-                FROM placement_tmp AS t
+                FROM t
                 WHERE m.id = t.membership_id
                   AND m.assignment_status = t.expect_status
                   AND m.store_id IS NOT DISTINCT FROM t.from_store_id
@@ -334,12 +349,10 @@ def _write_postgres(columns, *, reason, actor_id, now) -> int:
                 RETURNING 1
             )
             SELECT count(*) FROM moved
-            """,  # noqa: S608 - table names come from model metadata, values are parameters
-            {"now": now, "reason": str(reason), "actor_id": actor_id},
+            """,  # noqa: S608 - table and column names are ours; values are parameters
+            params,
         )
-        changed = cursor.fetchone()[0]
-        cursor.execute("DROP TABLE placement_tmp")
-    return changed
+        return cursor.fetchone()[0]
 
 
 def _write_portable(columns, *, reason, actor_id, now) -> int:
