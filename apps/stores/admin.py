@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 
-from apps.stores.models import Brand, Region, Store
+from apps.stores.models import Brand, Region, Store, StoreNetworkVersion
 from apps.stores.services import store_changed
 
 
@@ -46,3 +46,19 @@ class StoreAdmin(ModelAdmin):
     @admin.display(description=_("brands"))
     def brand_codes(self, store):
         return ", ".join(brand.code for brand in store.brands.all())
+
+
+@admin.register(StoreNetworkVersion)
+class StoreNetworkVersionAdmin(ModelAdmin):
+    """Read-only: the counter moves by itself whenever stores change."""
+
+    list_display = ["version"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
