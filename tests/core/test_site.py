@@ -23,6 +23,7 @@ def test_admin_login_schema_and_docs_answer(client):
     assert schema.status_code == 200
     assert b"/api/v1/stores/" in schema.content
     assert client.get("/api/docs/").status_code == 200
+    assert client.get("/health/").json() == {"database": "ok"}
 
 
 @pytest.mark.django_db
