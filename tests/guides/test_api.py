@@ -65,3 +65,15 @@ def test_guide_cannot_create_guides(guide_client):
     )
 
     assert response.status_code == 403
+
+
+def test_guide_list_query_count_does_not_grow_with_guides(
+    hq_client, store, django_assert_max_num_queries
+):
+    for number in range(20):
+        GuideFactory(employee_no=f"Q{number:02d}", store=store)
+
+    with django_assert_max_num_queries(5):
+        response = hq_client.get(GUIDES_URL)
+
+    assert response.data["count"] == 20
