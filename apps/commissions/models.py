@@ -393,7 +393,16 @@ class Settlement(models.Model):
 
 
 class CommissionEntry(models.Model):
-    """One append-only ledger line: who earns how much from which order or refund."""
+    """One append-only ledger line: who earns how much from which order or refund.
+
+    The order and refund are real foreign keys. Brand, store, guide and plan
+    are copies taken from the order and the plan in the same statement that
+    writes the entry, and the settlement is set only by the claim statement
+    that joins the settlement table; none of those rows is ever deleted
+    (master data is deactivated, PROTECT guards the ORM). Their database
+    constraints are left out because PostgreSQL checks each one row by row
+    with a row lock, which costs more than the whole set-based insert.
+    """
 
     order = models.ForeignKey(
         Order,
@@ -419,9 +428,14 @@ class CommissionEntry(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="commission_entries",
+        db_constraint=False,
     )
     store = models.ForeignKey(
-        Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="commission_entries"
+        Store,
+        verbose_name=_("store"),
+        on_delete=models.PROTECT,
+        related_name="commission_entries",
+        db_constraint=False,
     )
     brand = models.ForeignKey(
         Brand,
@@ -429,6 +443,7 @@ class CommissionEntry(models.Model):
         on_delete=models.PROTECT,
         related_name="commission_entries",
         db_index=False,  # filtered together with store or guide, never alone at scale
+        db_constraint=False,
     )
     category = models.CharField(_("category"), max_length=64, blank=True)
     business_date = models.DateField(_("business date"))
@@ -439,6 +454,7 @@ class CommissionEntry(models.Model):
         on_delete=models.PROTECT,
         related_name="entries",
         db_index=False,
+        db_constraint=False,
     )
     rate = rate_field(_("rate (%)"))
     amount = money_field(_("amount"))
@@ -451,6 +467,7 @@ class CommissionEntry(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="entries",
+        db_constraint=False,
     )
     created_at = models.DateTimeField(_("written at"))
 

@@ -4,6 +4,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import time
 import uuid
 import zoneinfo
 from dataclasses import dataclass
@@ -372,16 +373,27 @@ def commission_entries_write(
 @dataclass(frozen=True)
 class SettlementRunResult:
     run_date: dt.date
-    settlements: list[Settlement]
+    run_tokens: tuple[str, ...]
+    settlement_count: int
+    entry_count: int
+    total: Decimal
     dry_run: bool = False
+    preview: tuple = ()
 
     @property
-    def total(self) -> Decimal:
-        return sum((s.total for s in self.settlements), Decimal("0.00"))
+    def settlements(self):
+        """The settlements written (empty after a dry run, which rolled them back)."""
+        return _settlements_of(list(self.run_tokens))
 
-    @property
-    def entry_count(self) -> int:
-        return sum(getattr(s, "entry_count", 0) for s in self.settlements)
+
+def _run_summary(tokens: list[str]) -> tuple[int, int, Decimal]:
+    from django.db.models import Count, Sum
+
+    summary = Settlement.objects.filter(run_token__in=tokens).aggregate(
+        count=Count("pk"), total=Sum("total")
+    )
+    entries = CommissionEntry.objects.filter(settlement__run_token__in=tokens).count()
+    return summary["count"], entries, summary["total"] or Decimal("0.00")
 
 
 def _settle(
@@ -407,18 +419,40 @@ def _settle(
         "run_token": run_token,
         "now": timezone.now(),
     }
+    timer = _StepTimer(run_token)
     with connection.cursor() as cursor:
         if lock and connection.vendor == "postgresql":
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SETTLEMENT_RUN_LOCK_KEY])
         for kind in ("guide", "store"):
             cursor.execute(sql.INSERT_SETTLEMENTS[kind].format(entry_filter=entry_filter), params)
+        timer.step("insert settlements")
+        if lock and connection.vendor == "postgresql":
+            # Fresh statistics on the settlements just inserted, or the planner
+            # expects none and joins a million entries by nested loop.
+            cursor.execute(f"ANALYZE {sql.T['settlement']}, {sql.T['entry']}")
         for kind in ("guide", "store"):
             cursor.execute(sql.CLAIM_ENTRIES[kind].format(entry_filter=entry_filter), params)
+        timer.step("claim entries")
         cursor.execute(sql.DELETE_EMPTY_SETTLEMENTS, params)
+        timer.step("delete empty settlements")
     _carry_forward(run_token=run_token)
+    timer.step("carry forward")
     with connection.cursor() as cursor:
         cursor.execute(sql.UPDATE_TOTALS, params)
+    timer.step("sum totals")
     return run_token
+
+
+class _StepTimer:
+    """Log how long each step of a settlement run takes (at DEBUG)."""
+
+    def __init__(self, label: str):
+        self.label, self.last = label, time.perf_counter()
+
+    def step(self, name: str) -> None:
+        now = time.perf_counter()
+        logger.debug("settlement %s: %s %.3fs", self.label, name, now - self.last)
+        self.last = now
 
 
 def _carry_forward(*, run_token: str) -> None:
@@ -484,7 +518,6 @@ def settlement_run(
     modes = modes or settlement_modes_due(run_date)
     brand_filter = " AND e.brand_id = %(brand_id)s" if brand else ""
     params = {"brand_id": brand.pk if brand else None}
-    settlements: list[Settlement] = []
     with transaction.atomic():
         tokens = []
         daily = [m for m in modes if m != SettlementMode.MONTHLY]
@@ -525,10 +558,24 @@ def settlement_run(
                     lock=True,
                 )
             )
-        settlements = list(_settlements_of(tokens))
+        count, entry_count, total = _run_summary(tokens)
+        preview = ()
         if dry_run:
+            preview = tuple(
+                (s.beneficiary, s.guide.employee_no if s.guide else s.store.code, s.brand.code,
+                 s.mode, s.period_start, s.period_end, s.entry_count, s.total)
+                for s in _settlements_of(tokens)
+            )  # fmt: skip
             transaction.set_rollback(True)
-    return SettlementRunResult(run_date=run_date, settlements=settlements, dry_run=dry_run)
+    return SettlementRunResult(
+        run_date=run_date,
+        run_tokens=tuple(tokens),
+        settlement_count=count,
+        entry_count=entry_count,
+        total=total,
+        dry_run=dry_run,
+        preview=preview,
+    )
 
 
 def _settlements_of(tokens: list[str]):

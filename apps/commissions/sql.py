@@ -48,7 +48,8 @@ def _cents(expr: str) -> str:
 INSERT_ORDER_ENTRIES = f"""
 INSERT INTO {T["entry"]} ({ENTRY_COLUMNS})
 WITH bases AS (
-    SELECT o.id AS order_id, l.category AS category, SUM({_cents("l.amount")}) AS base_cents
+    SELECT o.id AS order_id, l.category AS category,
+           CAST(SUM({_cents("l.amount")}) AS BIGINT) AS base_cents
     FROM {T["order"]} o JOIN {T["line"]} l ON l.order_id = o.id
     WHERE o.has_lines AND ({{order_filter}})
     GROUP BY o.id, l.category
@@ -67,7 +68,7 @@ keyed AS (
 plan_keys AS (
     SELECT DISTINCT brand_id, store_id, store_kind, category, business_date FROM keyed
 ),
-resolved AS (
+resolved AS MATERIALIZED (
     SELECT k.brand_id, k.store_id, k.category, k.business_date,
         (SELECT p.id FROM {T["plan"]} p
          WHERE p.brand_id = k.brand_id
@@ -118,7 +119,8 @@ INSERT_REFUND_ENTRIES = f"""
 INSERT INTO {T["entry"]} ({ENTRY_COLUMNS})
 WITH refunds AS (
     SELECT r.id, r.order_id, r.business_date, {_cents("r.amount")} AS cents,
-           SUM({_cents("r.amount")}) OVER (PARTITION BY r.order_id ORDER BY r.id) AS cum_after
+           CAST(SUM({_cents("r.amount")}) OVER (PARTITION BY r.order_id ORDER BY r.id)
+                AS BIGINT) AS cum_after
     FROM {T["refund"]} r
     WHERE r.order_id IN (SELECT o.id FROM {T["order"]} o WHERE {{order_filter}})
 ),

@@ -43,7 +43,7 @@ def settlement_run_nightly(run_date: str | None = None) -> int:
     if day is None:
         return 0
     modes = [SettlementMode.T0, SettlementMode.T1, SettlementMode.TN]
-    return len(services.settlement_run(run_date=day, modes=modes).settlements)
+    return services.settlement_run(run_date=day, modes=modes).settlement_count
 
 
 @shared_task(name="apps.commissions.tasks.settlement_run_monthly", **TRANSIENT_RETRY)
@@ -53,7 +53,7 @@ def settlement_run_monthly(run_date: str | None = None) -> int:
     if day is None:
         return 0
     day = month_bounds(day)[0]
-    return len(services.settlement_run(run_date=day, modes=[SettlementMode.MONTHLY]).settlements)
+    return services.settlement_run(run_date=day, modes=[SettlementMode.MONTHLY]).settlement_count
 
 
 def _parse_date(value) -> dt.date | None:
