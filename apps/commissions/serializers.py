@@ -135,6 +135,7 @@ class SettlementTermsSerializer(serializers.ModelSerializer):
         model = SettlementTerms
         fields = ["id", "brand", "store", "mode", "hold_days"]
         read_only_fields = ["id"]
+        validators = []  # the service upserts: one row per brand and store
 
 
 class CommissionEntrySerializer(serializers.ModelSerializer):

@@ -393,7 +393,7 @@ def _run_summary(tokens: list[str]) -> tuple[int, int, Decimal]:
         count=Count("pk"), total=Sum("total")
     )
     entries = CommissionEntry.objects.filter(settlement__run_token__in=tokens).count()
-    return summary["count"], entries, summary["total"] or Decimal("0.00")
+    return summary["count"], entries, quantize_money(summary["total"] or Decimal(0))
 
 
 def _settle(

@@ -1,4 +1,5 @@
 from decimal import Decimal
+from itertools import pairwise
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -39,7 +40,7 @@ def order_and_refund_split(draw):
     cuts = sorted(draw(st.lists(st.integers(1, order_cents - 1), max_size=8, unique=True))
                   if order_cents > 1 else [])  # fmt: skip
     bounds = [0, *cuts, order_cents]
-    return order_cents, original, [b - a for a, b in zip(bounds, bounds[1:], strict=False)]
+    return order_cents, original, [b - a for a, b in pairwise(bounds)]
 
 
 @given(order_and_refund_split())

@@ -131,9 +131,7 @@ def test_without_store_plans_kind_and_category_plans_apply(ingest, brand, store)
         ]
     )
 
-    rates = dict(
-        CommissionEntry.objects.filter(order=order).values_list("category", "rate")
-    )
+    rates = dict(CommissionEntry.objects.filter(order=order).values_list("category", "rate"))
     assert rates == {"bags": Decimal("4.00"), "shoes": Decimal("3.00")}
 
 
