@@ -395,13 +395,14 @@ class Settlement(models.Model):
 class CommissionEntry(models.Model):
     """One append-only ledger line: who earns how much from which order or refund.
 
-    The order and refund are real foreign keys. Brand, store, guide and plan
-    are copies taken from the order and the plan in the same statement that
-    writes the entry, and the settlement is set only by the claim statement
-    that joins the settlement table; none of those rows is ever deleted
-    (master data is deactivated, PROTECT guards the ORM). Their database
-    constraints are left out because PostgreSQL checks each one row by row
-    with a row lock, which costs more than the whole set-based insert.
+    Every reference is taken from the referenced rows in the statement that
+    writes the entry (order, refund, brand, store, guide and plan in the
+    ``INSERT … SELECT … JOIN``; the settlement in the claim ``UPDATE … FROM``),
+    and none of those rows is ever deleted: orders and refunds have no delete
+    path, master data is deactivated, and PROTECT guards the ORM. The foreign
+    keys therefore carry no database constraint: PostgreSQL checks each one
+    row by row with a row lock at commit, which cost more than the whole
+    set-based insert of a sale day (see docs/benchmarks.md).
     """
 
     order = models.ForeignKey(
@@ -410,6 +411,7 @@ class CommissionEntry(models.Model):
         on_delete=models.PROTECT,
         related_name="entries",
         db_index=False,  # the unique constraint below leads with the order
+        db_constraint=False,
     )
     refund = models.ForeignKey(
         Refund,
@@ -419,6 +421,7 @@ class CommissionEntry(models.Model):
         on_delete=models.PROTECT,
         related_name="entries",
         db_index=False,  # the unique constraint below leads with the refund
+        db_constraint=False,
     )
     beneficiary = models.CharField(_("beneficiary"), max_length=8, choices=Beneficiary.choices)
     guide = models.ForeignKey(

@@ -427,9 +427,11 @@ def _settle(
             cursor.execute(sql.INSERT_SETTLEMENTS[kind].format(entry_filter=entry_filter), params)
         timer.step("insert settlements")
         if lock and connection.vendor == "postgresql":
-            # Fresh statistics on the settlements just inserted, or the planner
-            # expects none and joins a million entries by nested loop.
+            # Fresh statistics on the settlements just inserted, and hash joins
+            # for the claim: a nested loop probing entries once per settlement
+            # is random access over the whole day's ledger.
             cursor.execute(f"ANALYZE {sql.T['settlement']}, {sql.T['entry']}")
+            cursor.execute("SET LOCAL enable_nestloop = off")
         for kind in ("guide", "store"):
             cursor.execute(sql.CLAIM_ENTRIES[kind].format(entry_filter=entry_filter), params)
         timer.step("claim entries")
@@ -439,6 +441,8 @@ def _settle(
     timer.step("carry forward")
     with connection.cursor() as cursor:
         cursor.execute(sql.UPDATE_TOTALS, params)
+        if lock and connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_nestloop = on")
     timer.step("sum totals")
     return run_token
 
