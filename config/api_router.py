@@ -1,5 +1,12 @@
 from rest_framework.routers import DefaultRouter
 
+from apps.commissions.views import (
+    CommissionEntryViewSet,
+    CommissionPlanViewSet,
+    OrderViewSet,
+    SettlementTermsViewSet,
+    SettlementViewSet,
+)
 from apps.customers.views import MembershipViewSet
 from apps.guides.views import GuideViewSet
 from apps.stores.views import BrandViewSet, RegionViewSet, StoreViewSet
@@ -10,6 +17,11 @@ router.register("regions", RegionViewSet, basename="region")
 router.register("stores", StoreViewSet, basename="store")
 router.register("guides", GuideViewSet, basename="guide")
 router.register("members", MembershipViewSet, basename="member")
+router.register("orders", OrderViewSet, basename="order")
+router.register("commission-plans", CommissionPlanViewSet, basename="commission-plan")
+router.register("settlement-terms", SettlementTermsViewSet, basename="settlement-terms")
+router.register("commission-entries", CommissionEntryViewSet, basename="commission-entry")
+router.register("settlements", SettlementViewSet, basename="settlement")
 
 app_name = "api"
 urlpatterns = router.urls

@@ -3,6 +3,7 @@
 import re
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _SEPARATORS = re.compile(r"[\s\-()]")
@@ -22,5 +23,5 @@ def phone_normalise(raw: str) -> str:
         if len(phone) == 13 and phone.startswith("86"):
             phone = phone[2:]
     if not _MOBILE.match(phone):
-        raise ValidationError("Enter a mainland China mobile number, e.g. 13812345678.")
+        raise ValidationError(_("Enter a mainland mobile number, e.g. 13812345678."))
     return phone

@@ -19,6 +19,18 @@ class PeriodicTaskDefault:
 PERIODIC_TASK_DEFAULTS: list[PeriodicTaskDefault] = [
     # Beat proves it is alive every minute; its last run shows in the admin.
     PeriodicTaskDefault(name="Heartbeat", task="apps.core.tasks.heartbeat", every_seconds=60),
+    # 02:00 local: the business day has closed and the load of the evening peak is gone.
+    PeriodicTaskDefault(
+        name="Nightly settlement (T+1 / T+N)",
+        task="apps.commissions.tasks.settlement_run_nightly",
+        crontab={"minute": "0", "hour": "2"},
+    ),
+    # 03:00 on the 1st: after the nightly run, once the previous month is complete.
+    PeriodicTaskDefault(
+        name="Monthly settlement",
+        task="apps.commissions.tasks.settlement_run_monthly",
+        crontab={"minute": "0", "hour": "3", "day_of_month": "1"},
+    ),
 ]
 
 

@@ -75,6 +75,7 @@ LOCAL_APPS = [
     "apps.stores",
     "apps.guides",
     "apps.customers",
+    "apps.commissions",
     "apps.core",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS

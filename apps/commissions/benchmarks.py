@@ -1,0 +1,385 @@
+"""Settlement: write a sale day's ledger entries and settle it T+1, ours vs naive vs SQL floor.
+
+Loads paid orders straight into the database (COPY on PostgreSQL), then
+measures in one run: ours (the set-based services: entries of every order and
+refund, then the T+1 settlement), the naive per-order ORM loop on a sample
+(extrapolated), and a raw ``INSERT … SELECT`` of one entry per order as the
+floor. Wipes the commissions tables and the bench's stores first: it refuses
+a database whose name does not contain "bench" unless given ``--force``.
+"""
+
+import datetime as dt
+import random
+import time
+import zoneinfo
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.management.base import CommandError
+from django.db import connection, transaction
+
+from apps.commissions import services
+from apps.commissions.calculations import clawback_amount, commission_amount
+from apps.commissions.models import (
+    CommissionEntry,
+    CommissionPlan,
+    Order,
+    OrderLine,
+    Refund,
+    Settlement,
+    SettlementTerms,
+)
+from apps.commissions.selectors import commission_plan_for, settlement_terms_for
+from apps.guides.models import Guide
+from apps.stores.models import Brand, Region, Store
+
+BUSINESS_DATE = dt.date(2026, 11, 11)
+BRAND_CODES = ("BENCH-A", "BENCH-B", "BENCH-C")
+CATEGORIES = ("", "apparel", "shoes")
+GUIDES_PER_STORE = 4
+REFUND_SHARE = 10  # one order in ten gets a partial refund
+INSERT_BATCH = 10_000
+
+
+def add_arguments(parser):
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--stores", type=int, default=5_000)
+    parser.add_argument("--guides", type=int, default=20_000)
+    parser.add_argument("--sample", type=int, default=5_000, help="orders for the naive loop")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--force", action="store_true", help="wipe a non-bench database too")
+
+
+def run(*, stdout, orders, stores, guides, sample, seed, force, **_options) -> dict:
+    if "bench" not in str(connection.settings_dict["NAME"]) and not force:
+        raise CommandError("This benchmark wipes commission data: use a *bench* database.")
+    rng = random.Random(seed)
+
+    def say(message):
+        stdout.write(message)
+        stdout.flush()
+
+    say(f"setting up {stores} stores, {guides} guides, {len(BRAND_CODES)} brands")
+    _wipe()
+    brands, store_rows, guide_ids = _master_data(stores=stores, guides=guides)
+    started = time.perf_counter()
+    _load_orders(rng, orders=orders, brands=brands, stores=store_rows, guide_ids=guide_ids)
+    say(f"loaded {orders} orders and their refunds in {time.perf_counter() - started:.1f}s")
+
+    run_date = BUSINESS_DATE + dt.timedelta(days=1)
+    sample = min(sample, orders)
+    naive_sample_seconds = _naive(rng, sample=sample, run_date=run_date)
+    naive_seconds = naive_sample_seconds * orders / sample
+    say(f"naive per-order loop: {sample} orders in {naive_sample_seconds:.2f}s")
+
+    floor_seconds = _floor()
+    say(f"floor (INSERT … SELECT, one entry per order): {floor_seconds:.2f}s")
+
+    started = time.perf_counter()
+    written = services.commission_entries_write(business_date=BUSINESS_DATE)
+    entries_seconds = time.perf_counter() - started
+    result = services.settlement_run(run_date=run_date, modes=["T1", "TN"])
+    seconds = time.perf_counter() - started
+    say(
+        f"ours: {written} entries in {entries_seconds:.2f}s, "
+        f"{result.settlement_count} settlements, {seconds:.2f}s in all"
+    )
+    balanced = _balanced(rng, orders=orders, say=say)
+    return {
+        "bench": "settlement",
+        "orders": orders,
+        "seconds": round(seconds, 2),
+        "naive_seconds": round(naive_seconds, 2),
+        "floor_seconds": round(floor_seconds, 2),
+        "speedup": round(naive_seconds / seconds, 1),
+        "balanced": balanced,
+    }
+
+
+def _wipe():
+    models = [
+        CommissionEntry,
+        Settlement,
+        Refund,
+        OrderLine,
+        Order,
+        CommissionPlan,
+        SettlementTerms,
+    ]
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            tables = ", ".join(model._meta.db_table for model in models)
+            with connection.cursor() as cursor:
+                cursor.execute(f"TRUNCATE {tables}")
+        else:
+            Settlement.objects.update(carried_from=None)
+            for model in models:
+                model.objects.all().delete()
+        Guide.objects.filter(employee_no__startswith="BENCH-").delete()
+        Store.objects.filter(code__startswith="BENCH-").delete()
+        Region.objects.filter(code="BENCH").delete()
+
+
+def _master_data(*, stores: int, guides: int):
+    brands = [
+        Brand.objects.get_or_create(code=code, defaults={"name": code})[0] for code in BRAND_CODES
+    ]
+    region = Region.objects.create(code="BENCH", name="Bench")
+    kinds = [k for k, _label in Store.Kind.choices]
+    Store.objects.bulk_create(
+        (
+            Store(code=f"BENCH-{i:06d}", name=f"Bench store {i}", kind=kinds[i % len(kinds)],
+                  region=region, latitude=31.2, longitude=121.4)
+            for i in range(stores)
+        ),
+        batch_size=INSERT_BATCH,
+    )  # fmt: skip
+    store_rows = list(
+        Store.objects.filter(code__startswith="BENCH-").order_by("pk").values_list("pk", "kind")
+    )
+    Through = Store.brands.through
+    Through.objects.bulk_create(
+        (Through(store_id=pk, brand_id=b.pk) for pk, _kind in store_rows for b in brands),
+        batch_size=INSERT_BATCH,
+    )
+    per_store = max(1, guides // stores)
+    Guide.objects.bulk_create(
+        (
+            Guide(employee_no=f"BENCH-{i:06d}-{j}", name=f"Guide {i}-{j}", store_id=pk)
+            for i, (pk, _kind) in enumerate(store_rows)
+            for j in range(per_store)
+        ),
+        batch_size=INSERT_BATCH,
+    )
+    guide_ids: dict[int, list[int]] = {}
+    for pk, store_id in Guide.objects.filter(employee_no__startswith="BENCH-").values_list(
+        "pk", "store_id"
+    ):
+        guide_ids.setdefault(store_id, []).append(pk)
+    # Plans of every specificity, so that precedence is exercised at scale.
+    start = dt.date(2026, 1, 1)
+    for n, brand in enumerate(brands):
+        services.settlement_terms_set(brand=brand, mode="T1")
+        plan = {"brand": brand, "valid_from": start}
+        services.commission_plan_create(
+            **plan, guide_rate=Decimal("2.00") + n, store_rate=Decimal("5.00")
+        )
+        services.commission_plan_create(
+            **plan, category="shoes", guide_rate=Decimal("2.50"), store_rate=Decimal("5.50")
+        )
+        services.commission_plan_create(
+            **plan, store_kind="franchise", guide_rate=Decimal("3.00"), store_rate=Decimal("7.00")
+        )
+        services.commission_plan_create(
+            **plan, store_kind="franchise", category="apparel",
+            guide_rate=Decimal("3.25"), store_rate=Decimal("7.25"),
+        )  # fmt: skip
+        for pk, _kind in store_rows[n :: max(1, len(store_rows) // 50)]:
+            store = Store.objects.get(pk=pk)
+            services.commission_plan_create(
+                **plan, store=store, guide_rate=Decimal("4.00"), store_rate=Decimal("8.00")
+            )
+            services.commission_plan_create(
+                **plan, store=store, category="apparel",
+                guide_rate=Decimal("4.50"), store_rate=Decimal("8.50"),
+            )  # fmt: skip
+    return brands, store_rows, guide_ids
+
+
+def _load_orders(rng, *, orders, brands, stores, guide_ids):
+    tz = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    day_start = dt.datetime.combine(BUSINESS_DATE, dt.time(8), tzinfo=tz)
+    now = dt.datetime.now(dt.UTC)
+    order_rows, refund_specs = [], []
+    for i in range(orders):
+        store_id, _kind = stores[rng.randrange(len(stores))]
+        brand = brands[i % len(brands)]
+        guide = rng.choice(guide_ids[store_id]) if rng.random() < 0.8 else None
+        amount = Decimal(rng.randrange(1_000, 200_000)) / 100
+        paid_at = day_start + dt.timedelta(seconds=rng.randrange(12 * 3600))
+        order_rows.append(
+            (f"BENCH-{i:08d}", brand.pk, store_id, guide, "", amount, Decimal(0), paid_at,
+             BUSINESS_DATE, False, guide, "order_guide" if guide else "none", "bench", now)
+        )  # fmt: skip
+        if i % REFUND_SHARE == 0:
+            refund = (amount * Decimal("0.3")).quantize(Decimal("0.01"))
+            refund_specs.append((i, refund, paid_at + dt.timedelta(hours=1)))
+    columns = (
+        "order_no, brand_id, store_id, guide_id, member_phone, amount, refunded_amount, "
+        "paid_at, business_date, has_lines, attributed_guide_id, attribution_reason, "
+        "request_hash, created_at"
+    )
+    _copy(Order._meta.db_table, columns, order_rows)
+    ids = dict(
+        Order.objects.filter(order_no__startswith="BENCH-").values_list("order_no", "pk").iterator()
+    )
+    refund_rows = [
+        (f"BENCH-R{i:08d}", ids[f"BENCH-{i:08d}"], amount, refunded_at, BUSINESS_DATE, "bench", now)
+        for i, amount, refunded_at in refund_specs
+    ]
+    _copy(
+        Refund._meta.db_table,
+        "refund_no, order_id, amount, refunded_at, business_date, request_hash, created_at",
+        refund_rows,
+    )
+    table = Order._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET refunded_amount = r.amount "  # noqa: S608
+            f"FROM {Refund._meta.db_table} r WHERE r.order_id = {table}.id"
+        )
+        if connection.vendor == "postgresql":
+            cursor.execute("ANALYZE")
+
+
+def _copy(table: str, columns: str, rows: list[tuple]) -> None:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        marks = ", ".join(["%s"] * len(columns.split(",")))
+        for start in range(0, len(rows), INSERT_BATCH):
+            cursor.executemany(
+                f"INSERT INTO {table} ({columns}) VALUES ({marks})",  # noqa: S608
+                rows[start : start + INSERT_BATCH],
+            )
+
+
+def _naive(rng, *, sample: int, run_date: dt.date) -> float:
+    """Do the same work order by order through the ORM, timed, then roll it back."""
+    order_ids = list(Order.objects.filter(business_date=BUSINESS_DATE).values_list("pk", flat=True))
+    chosen = rng.sample(order_ids, sample)
+    started = time.perf_counter()
+    with transaction.atomic():
+        for order_id in chosen:
+            order = Order.objects.select_related("store").get(pk=order_id)
+            plan = commission_plan_for(
+                brand_id=order.brand_id, store=order.store, category="",
+                business_date=order.business_date,
+            )  # fmt: skip
+            if plan is None:
+                continue
+            mode, hold_days = settlement_terms_for(brand_id=order.brand_id, store_id=order.store_id)
+            originals = []
+            for beneficiary, guide_id, rate in (
+                ("store", None, plan.store_rate),
+                ("guide", order.attributed_guide_id, plan.guide_rate),
+            ):
+                if beneficiary == "guide" and guide_id is None:
+                    continue
+                originals.append(
+                    CommissionEntry.objects.create(
+                        order=order, beneficiary=beneficiary, guide_id=guide_id,
+                        store_id=order.store_id, brand_id=order.brand_id,
+                        business_date=order.business_date, base_amount=order.amount, rate=rate,
+                        plan=plan, amount=commission_amount(order.amount, rate), mode=mode,
+                        hold_days=hold_days, created_at=order.created_at,
+                    )
+                )  # fmt: skip
+            written = list(originals)
+            refunded = Decimal(0)
+            for refund in order.refunds.order_by("pk"):
+                for entry in originals:
+                    written.append(
+                        CommissionEntry.objects.create(
+                            order=order, refund=refund, beneficiary=entry.beneficiary,
+                            guide_id=entry.guide_id, store_id=entry.store_id,
+                            brand_id=entry.brand_id, business_date=refund.business_date,
+                            base_amount=-clawback_amount(
+                                order.amount, order.amount, refunded, refund.amount
+                            ),
+                            rate=entry.rate, plan=plan,
+                            amount=-clawback_amount(
+                                entry.amount, order.amount, refunded, refund.amount
+                            ),
+                            mode=mode, hold_days=hold_days, created_at=order.created_at,
+                        )
+                    )  # fmt: skip
+                refunded += refund.amount
+            for entry in written:
+                guide = Guide.objects.get(pk=entry.guide_id) if entry.guide_id else None
+                settlement, _created = Settlement.objects.get_or_create(
+                    beneficiary=entry.beneficiary, guide=guide,
+                    store_id=guide.store_id if guide else entry.store_id, brand_id=entry.brand_id,
+                    mode=mode, period_start=run_date, period_end=run_date, source_ref="",
+                    defaults={"run_token": "naive"},
+                )  # fmt: skip
+                entry.settlement = settlement
+                entry.save(update_fields=["settlement"])
+                settlement.entries_total += entry.amount
+                settlement.total = settlement.entries_total + settlement.carried_forward
+                settlement.save(update_fields=["entries_total", "total"])
+        elapsed = time.perf_counter() - started
+        transaction.set_rollback(True)
+    return elapsed
+
+
+def _floor() -> float:
+    """Time one ``INSERT … SELECT`` of a single entry per order at a fixed rate, rolled back."""
+    plan_id = CommissionPlan.objects.values_list("pk", flat=True).first()
+    entry, order = CommissionEntry._meta.db_table, Order._meta.db_table
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {entry} (order_id, beneficiary, store_id, brand_id, category, "  # noqa: S608
+            "business_date, base_amount, rate, plan_id, amount, mode, hold_days, created_at) "
+            "SELECT o.id, 'store', o.store_id, o.brand_id, '', o.business_date, o.amount, 5.00, "
+            f"%s, ROUND(o.amount * 0.05, 2), 'T1', 1, o.created_at FROM {order} o "
+            "WHERE o.business_date = %s",
+            [plan_id, BUSINESS_DATE],
+        )
+        elapsed = time.perf_counter() - started
+        transaction.set_rollback(True)
+    return elapsed
+
+
+def _balanced(rng, *, orders: int, say) -> bool:
+    """Check totals against entries, entries against rates, and plan choice on a sample."""
+    entry, settlement = CommissionEntry._meta.db_table, Settlement._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*) FROM {settlement} s LEFT JOIN ("  # noqa: S608
+            f"  SELECT settlement_id, SUM(amount) AS total FROM {entry} GROUP BY settlement_id"
+            ") e ON e.settlement_id = s.id "
+            "WHERE s.entries_total <> COALESCE(e.total, 0) "
+            "   OR s.total <> s.entries_total + s.carried_forward"
+        )
+        bad_totals = cursor.fetchone()[0]
+        cursor.execute(f"SELECT COUNT(*) FROM {entry} WHERE settlement_id IS NULL")  # noqa: S608
+        unsettled = cursor.fetchone()[0]
+    checked = bad_rates = 0
+    originals = CommissionEntry.objects.filter(refund__isnull=True).select_related(
+        "plan", "order__store"
+    )
+    ids = list(originals.values_list("pk", flat=True)[: max(2_000, orders // 100)])
+    for entry_row in originals.filter(pk__in=rng.sample(ids, min(len(ids), 2_000))):
+        order = entry_row.order
+        expected_plan = commission_plan_for(
+            brand_id=order.brand_id, store=order.store, category=entry_row.category,
+            business_date=order.business_date,
+        )  # fmt: skip
+        rate = (
+            expected_plan.guide_rate
+            if entry_row.beneficiary == "guide"
+            else expected_plan.store_rate
+        )
+        checked += 1
+        if (
+            entry_row.plan_id != expected_plan.pk
+            or entry_row.rate != rate
+            or entry_row.amount != commission_amount(entry_row.base_amount, rate)
+        ):
+            bad_rates += 1
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*) FROM {entry} WHERE refund_id IS NULL AND amount <> "  # noqa: S608
+            "ROUND(base_amount * rate / 100, 2)"
+        )
+        bad_rounding = cursor.fetchone()[0] if connection.vendor == "postgresql" else 0
+    say(
+        f"balanced check: {bad_totals} settlement totals off, {unsettled} entries unsettled, "
+        f"{bad_rates}/{checked} sampled entries off their plan, {bad_rounding} entries off rate"
+    )
+    return bad_totals == 0 and unsettled == 0 and bad_rates == 0 and bad_rounding == 0

@@ -1,0 +1,512 @@
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from apps.guides.models import Guide
+from apps.stores.models import Brand, Store
+
+# Money is CNY with two decimals. Single amounts are capped so that the
+# integer-cent arithmetic of the bulk SQL (cents × cents) fits in 64 bits.
+MONEY_MAX_DIGITS = 14
+MONEY_DECIMAL_PLACES = 2
+ORDER_AMOUNT_MAX_DIGITS = 9  # at most 9,999,999.99 per order
+HALF_CENT = Decimal("0.005")
+RATE_MAX_DIGITS = 5
+RATE_DECIMAL_PLACES = 2
+
+
+def money_field(verbose_name, **kwargs) -> models.DecimalField:
+    return models.DecimalField(
+        verbose_name, max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES, **kwargs
+    )
+
+
+def rate_field(verbose_name, **kwargs) -> models.DecimalField:
+    return models.DecimalField(
+        verbose_name, max_digits=RATE_MAX_DIGITS, decimal_places=RATE_DECIMAL_PLACES, **kwargs
+    )
+
+
+class SettlementMode(models.TextChoices):
+    T0 = "T0", _("T+0: at once")
+    T1 = "T1", _("T+1: next day")
+    TN = "TN", _("T+N: after a hold")
+    MONTHLY = "MONTHLY", _("Monthly (centralised collection)")
+
+
+class Beneficiary(models.TextChoices):
+    GUIDE = "guide", _("Guide")
+    STORE = "store", _("Store")
+
+
+class BrandCommissionPolicy(models.Model):
+    """How a brand attributes orders to guides."""
+
+    class AttributionPolicy(models.TextChoices):
+        ORDER_GUIDE_FIRST = "order_guide_first", _("Order's guide first")
+        BOUND_GUIDE_FIRST = "bound_guide_first", _("Member's bound guide first")
+
+    brand = models.OneToOneField(
+        Brand, verbose_name=_("brand"), on_delete=models.CASCADE, related_name="commission_policy"
+    )
+    binding_days = models.PositiveIntegerField(
+        _("binding window (days)"),
+        null=True,
+        blank=True,
+        help_text=_("How long a member's bound guide earns on their orders. Empty: for ever."),
+    )
+    attribution_policy = models.CharField(
+        _("attribution policy"),
+        max_length=24,
+        choices=AttributionPolicy.choices,
+        default=AttributionPolicy.ORDER_GUIDE_FIRST,
+    )
+
+    class Meta:
+        verbose_name = _("brand commission policy")
+        verbose_name_plural = _("brand commission policies")
+
+    def __str__(self):
+        return f"{self.brand.code}: {self.attribution_policy}"
+
+
+class SettlementTerms(models.Model):
+    """How often a brand settles with a store; the row without a store is the brand default."""
+
+    brand = models.ForeignKey(
+        Brand, verbose_name=_("brand"), on_delete=models.CASCADE, related_name="settlement_terms"
+    )
+    store = models.ForeignKey(
+        Store,
+        verbose_name=_("store"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="settlement_terms",
+        help_text=_("Empty: the brand's default for every store."),
+    )
+    mode = models.CharField(_("mode"), max_length=8, choices=SettlementMode.choices)
+    hold_days = models.PositiveSmallIntegerField(
+        _("hold (days)"), default=1, help_text=_("Days after the business date; T+N only.")
+    )
+
+    class Meta:
+        verbose_name = _("settlement terms")
+        verbose_name_plural = _("settlement terms")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["brand"], condition=Q(store__isnull=True), name="terms_one_brand_default"
+            ),
+            models.UniqueConstraint(fields=["brand", "store"], name="terms_one_per_store"),
+            models.CheckConstraint(
+                condition=Q(mode="T0", hold_days=0)
+                | Q(mode="T1", hold_days=1)
+                | Q(mode="TN", hold_days__gte=1)
+                | Q(mode="MONTHLY", hold_days=0),
+                name="terms_hold_matches_mode",
+            ),
+        ]
+
+    def __str__(self):
+        where = self.store.code if self.store_id else _("default")
+        return f"{self.brand.code} / {where}: {self.mode}"
+
+
+class CommissionPlan(models.Model):
+    """Rates a brand pays; the most specific plan valid on the business date wins."""
+
+    class Specificity(models.IntegerChoices):
+        BRAND = 1, _("Brand")
+        CATEGORY = 2, _("Category")
+        KIND = 3, _("Store kind")
+        KIND_CATEGORY = 4, _("Store kind + category")
+        STORE = 5, _("Store")
+        STORE_CATEGORY = 6, _("Store + category")
+
+    brand = models.ForeignKey(
+        Brand, verbose_name=_("brand"), on_delete=models.PROTECT, related_name="commission_plans"
+    )
+    store_kind = models.CharField(
+        _("store kind"), max_length=16, choices=Store.Kind.choices, blank=True
+    )
+    store = models.ForeignKey(
+        Store,
+        verbose_name=_("store"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="commission_plans",
+    )
+    category = models.CharField(_("category"), max_length=64, blank=True)
+    guide_rate = rate_field(_("guide rate (%)"))
+    store_rate = rate_field(_("store rate (%)"))
+    valid_from = models.DateField(_("valid from"))
+    valid_to = models.DateField(
+        _("valid to"), null=True, blank=True, help_text=_("Inclusive. Empty: open-ended.")
+    )
+    specificity = models.PositiveSmallIntegerField(
+        _("specificity"), choices=Specificity.choices, editable=False
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("commission plan")
+        verbose_name_plural = _("commission plans")
+        ordering = ["brand", "-specificity", "valid_from"]
+        indexes = [models.Index(fields=["brand", "specificity"], name="plan_brand_spec_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(guide_rate__gte=0, guide_rate__lte=100)
+                & Q(store_rate__gte=0, store_rate__lte=100),
+                name="plan_rates_are_percentages",
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gte=F("valid_from")),
+                name="plan_valid_to_after_from",
+            ),
+            models.CheckConstraint(
+                condition=Q(store__isnull=True) | Q(store_kind=""), name="plan_store_or_kind"
+            ),
+            models.CheckConstraint(
+                condition=Q(specificity=6, store__isnull=False) & ~Q(category="")
+                | Q(specificity=5, store__isnull=False, category="")
+                | Q(specificity=4, store__isnull=True) & ~Q(store_kind="") & ~Q(category="")
+                | Q(specificity=3, store__isnull=True, category="") & ~Q(store_kind="")
+                | Q(specificity=2, store__isnull=True, store_kind="") & ~Q(category="")
+                | Q(specificity=1, store__isnull=True, store_kind="", category=""),
+                name="plan_specificity_matches_scope",
+            ),
+        ]
+
+    def __str__(self):
+        scope = self.store.code if self.store_id else (self.store_kind or "*")
+        return f"{self.brand.code} {scope}/{self.category or '*'} from {self.valid_from}"
+
+
+class Order(models.Model):
+    class AttributionReason(models.TextChoices):
+        ORDER_GUIDE = "order_guide", _("Guide named on the order")
+        BOUND_GUIDE = "bound_guide", _("Member's bound guide")
+        NONE = "none", _("No guide")
+
+    order_no = models.CharField(_("order no."), max_length=64, unique=True)
+    brand = models.ForeignKey(
+        Brand, verbose_name=_("brand"), on_delete=models.PROTECT, related_name="orders"
+    )
+    store = models.ForeignKey(
+        Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="orders"
+    )
+    guide = models.ForeignKey(
+        Guide,
+        verbose_name=_("guide on the order"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="orders",
+    )
+    member_phone = models.CharField(_("member phone"), max_length=11, blank=True)
+    amount = money_field(_("amount"))
+    refunded_amount = money_field(_("refunded"), default=0)
+    paid_at = models.DateTimeField(_("paid at"))
+    business_date = models.DateField(_("business date"), db_index=True)
+    has_lines = models.BooleanField(_("has lines"), default=False)
+    attributed_guide = models.ForeignKey(
+        Guide,
+        verbose_name=_("attributed guide"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="attributed_orders",
+    )
+    attribution_reason = models.CharField(
+        _("attribution"), max_length=16, choices=AttributionReason.choices
+    )
+    request_hash = models.CharField(_("request fingerprint"), max_length=64, editable=False)
+    created_at = models.DateTimeField(_("received at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        ordering = ["-paid_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="order_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(refunded_amount__gte=0, refunded_amount__lte=F("amount")),
+                name="order_refunds_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(attribution_reason="none", attributed_guide__isnull=True)
+                | (~Q(attribution_reason="none") & Q(attributed_guide__isnull=False)),
+                name="order_attribution_has_reason",
+            ),
+        ]
+
+    def __str__(self):
+        return self.order_no
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(
+        Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="lines"
+    )
+    sku = models.CharField(_("SKU"), max_length=64)
+    category = models.CharField(_("category"), max_length=64, blank=True)
+    quantity = models.PositiveIntegerField(_("quantity"))
+    amount = money_field(_("amount"))
+
+    class Meta:
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gte=0), name="order_line_amount_not_negative"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.order_id}: {self.sku} × {self.quantity}"
+
+
+class Refund(models.Model):
+    refund_no = models.CharField(_("refund no."), max_length=64, unique=True)
+    order = models.ForeignKey(
+        Order, verbose_name=_("order"), on_delete=models.PROTECT, related_name="refunds"
+    )
+    amount = money_field(_("amount"))
+    refunded_at = models.DateTimeField(_("refunded at"))
+    business_date = models.DateField(_("business date"))
+    request_hash = models.CharField(_("request fingerprint"), max_length=64, editable=False)
+    created_at = models.DateTimeField(_("received at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        ordering = ["-refunded_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive")
+        ]
+
+    def __str__(self):
+        return self.refund_no
+
+
+class Settlement(models.Model):
+    """A batch of ledger entries for one beneficiary, brand, mode and period."""
+
+    class Status(models.TextChoices):
+        SETTLED = "settled", _("Settled")
+        PAID = "paid", _("Paid")
+
+    beneficiary = models.CharField(_("beneficiary"), max_length=8, choices=Beneficiary.choices)
+    guide = models.ForeignKey(
+        Guide,
+        verbose_name=_("guide"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="settlements",
+    )
+    store = models.ForeignKey(
+        Store,
+        verbose_name=_("store"),
+        on_delete=models.PROTECT,
+        related_name="settlements",
+        help_text=_("The store paid, or the store of the guide paid."),
+    )
+    brand = models.ForeignKey(
+        Brand, verbose_name=_("brand"), on_delete=models.PROTECT, related_name="settlements"
+    )
+    mode = models.CharField(_("mode"), max_length=8, choices=SettlementMode.choices)
+    period_start = models.DateField(_("period start"))
+    period_end = models.DateField(_("period end"))
+    source_ref = models.CharField(
+        _("source"),
+        max_length=80,
+        blank=True,
+        help_text=_("T+0 only: the order or refund settled at once."),
+    )
+    entries_total = money_field(_("entries total"), default=0)
+    carried_forward = money_field(
+        _("carried forward"), default=0, help_text=_("Negative balance of the previous settlement.")
+    )
+    total = money_field(_("total"), default=0)
+    carried_from = models.OneToOneField(
+        "self",
+        verbose_name=_("carried from"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="carried_into",
+    )
+    status = models.CharField(
+        _("status"), max_length=8, choices=Status.choices, default=Status.SETTLED
+    )
+    payout_ref = models.CharField(_("payout reference"), max_length=100, blank=True)
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    run_token = models.CharField(_("run"), max_length=32, db_index=True, editable=False)
+    created_at = models.DateTimeField(_("settled at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("settlement")
+        verbose_name_plural = _("settlements")
+        ordering = ["-period_end", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["guide", "brand", "mode", "period_start", "period_end", "source_ref"],
+                condition=Q(beneficiary="guide"),
+                name="settlement_once_per_guide_period",
+            ),
+            models.UniqueConstraint(
+                fields=["store", "brand", "mode", "period_start", "period_end", "source_ref"],
+                condition=Q(beneficiary="store"),
+                name="settlement_once_per_store_period",
+            ),
+            models.CheckConstraint(
+                condition=Q(beneficiary="guide", guide__isnull=False)
+                | Q(beneficiary="store", guide__isnull=True),
+                name="settlement_beneficiary_matches",
+            ),
+            # A half-cent tolerance, because SQLite stores decimals as floats;
+            # on PostgreSQL the columns are exact and this means equality.
+            models.CheckConstraint(
+                condition=Q(total__gte=F("entries_total") + F("carried_forward") - HALF_CENT)
+                & Q(total__lte=F("entries_total") + F("carried_forward") + HALF_CENT),
+                name="settlement_total_is_sum",
+            ),
+            models.CheckConstraint(
+                condition=Q(carried_forward__lte=0), name="settlement_carry_is_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="settled") | (Q(status="paid") & ~Q(payout_ref="")),
+                name="settlement_paid_has_ref",
+            ),
+            models.CheckConstraint(
+                condition=Q(period_end__gte=F("period_start")), name="settlement_period_ordered"
+            ),
+        ]
+
+    def __str__(self):
+        who = f"guide {self.guide_id}" if self.guide_id else f"store {self.store_id}"
+        return f"{who} {self.mode} {self.period_start}–{self.period_end}"
+
+
+class CommissionEntry(models.Model):
+    """One append-only ledger line: who earns how much from which order or refund.
+
+    Every reference is taken from the referenced rows in the statement that
+    writes the entry (order, refund, brand, store, guide and plan in the
+    ``INSERT … SELECT … JOIN``; the settlement in the claim ``UPDATE … FROM``),
+    and none of those rows is ever deleted: orders and refunds have no delete
+    path, master data is deactivated, and PROTECT guards the ORM. The foreign
+    keys therefore carry no database constraint: PostgreSQL checks each one
+    row by row with a row lock at commit, which cost more than the whole
+    set-based insert of a sale day (see docs/benchmarks.md).
+    """
+
+    order = models.ForeignKey(
+        Order,
+        verbose_name=_("order"),
+        on_delete=models.PROTECT,
+        related_name="entries",
+        db_index=False,  # the unique constraint below leads with the order
+        db_constraint=False,
+    )
+    refund = models.ForeignKey(
+        Refund,
+        verbose_name=_("refund"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="entries",
+        db_index=False,  # the unique constraint below leads with the refund
+        db_constraint=False,
+    )
+    beneficiary = models.CharField(_("beneficiary"), max_length=8, choices=Beneficiary.choices)
+    guide = models.ForeignKey(
+        Guide,
+        verbose_name=_("guide"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="commission_entries",
+        db_constraint=False,
+    )
+    store = models.ForeignKey(
+        Store,
+        verbose_name=_("store"),
+        on_delete=models.PROTECT,
+        related_name="commission_entries",
+        db_constraint=False,
+    )
+    brand = models.ForeignKey(
+        Brand,
+        verbose_name=_("brand"),
+        on_delete=models.PROTECT,
+        related_name="commission_entries",
+        db_index=False,  # filtered together with store or guide, never alone at scale
+        db_constraint=False,
+    )
+    category = models.CharField(_("category"), max_length=64, blank=True)
+    business_date = models.DateField(_("business date"))
+    base_amount = money_field(_("base amount"))
+    plan = models.ForeignKey(
+        CommissionPlan,
+        verbose_name=_("plan"),
+        on_delete=models.PROTECT,
+        related_name="entries",
+        db_index=False,
+        db_constraint=False,
+    )
+    rate = rate_field(_("rate (%)"))
+    amount = money_field(_("amount"))
+    mode = models.CharField(_("mode"), max_length=8, choices=SettlementMode.choices)
+    hold_days = models.PositiveSmallIntegerField(_("hold (days)"))
+    settlement = models.ForeignKey(
+        Settlement,
+        verbose_name=_("settlement"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="entries",
+        db_constraint=False,
+    )
+    created_at = models.DateTimeField(_("written at"))
+
+    class Meta:
+        verbose_name = _("commission entry")
+        verbose_name_plural = _("commission entries")
+        ordering = ["-business_date", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "beneficiary", "category"],
+                condition=Q(refund__isnull=True),
+                name="entry_once_per_order",
+            ),
+            models.UniqueConstraint(
+                fields=["refund", "beneficiary", "category"],
+                condition=Q(refund__isnull=False),
+                name="entry_once_per_refund",
+            ),
+            models.CheckConstraint(
+                condition=Q(beneficiary="guide", guide__isnull=False)
+                | Q(beneficiary="store", guide__isnull=True),
+                name="entry_beneficiary_matches",
+            ),
+            models.CheckConstraint(
+                condition=Q(refund__isnull=True, amount__gte=0)
+                | Q(refund__isnull=False, amount__lte=0),
+                name="entry_sign_matches_source",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["mode", "business_date"],
+                condition=Q(settlement__isnull=True),
+                name="entry_unsettled_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.order_id}/{self.refund_id or '-'} {self.beneficiary} {self.amount}"

@@ -1,0 +1,172 @@
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from apps.commissions.models import (
+    ORDER_AMOUNT_MAX_DIGITS,
+    RATE_DECIMAL_PLACES,
+    RATE_MAX_DIGITS,
+    CommissionEntry,
+    CommissionPlan,
+    Order,
+    Settlement,
+    SettlementTerms,
+)
+from apps.guides.models import Guide
+from apps.stores.models import Brand, Store
+
+MIN_AMOUNT = Decimal("0.01")
+
+
+def amount_field(**kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(
+        max_digits=ORDER_AMOUNT_MAX_DIGITS, decimal_places=2, min_value=MIN_AMOUNT, **kwargs
+    )
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 moment that must carry its UTC offset: a naive time is ambiguous."""
+
+    def to_internal_value(self, value):
+        parsed = super().to_internal_value(value)
+        if isinstance(value, str) and not _has_offset(value):
+            raise serializers.ValidationError("Give the time with its UTC offset, e.g. +08:00.")
+        return parsed
+
+
+def _has_offset(value: str) -> bool:
+    from django.utils.dateparse import parse_datetime
+
+    parsed = parse_datetime(value.strip())
+    return parsed is not None and parsed.tzinfo is not None
+
+
+class OrderLineInputSerializer(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    category = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    quantity = serializers.IntegerField(min_value=1)
+    amount = serializers.DecimalField(
+        max_digits=ORDER_AMOUNT_MAX_DIGITS, decimal_places=2, min_value=Decimal(0)
+    )
+
+
+class OrderInputSerializer(serializers.Serializer):
+    order_no = serializers.CharField(max_length=64)
+    brand = serializers.SlugRelatedField(slug_field="code", queryset=Brand.objects.all())
+    store = serializers.SlugRelatedField(slug_field="code", queryset=Store.objects.all())
+    guide = serializers.SlugRelatedField(
+        slug_field="employee_no", queryset=Guide.objects.all(), required=False, allow_null=True
+    )
+    member_phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    amount = amount_field()
+    paid_at = AwareDateTimeField()
+    lines = OrderLineInputSerializer(many=True, required=False)
+
+
+class RefundInputSerializer(serializers.Serializer):
+    refund_no = serializers.CharField(max_length=64)
+    amount = amount_field()
+    refunded_at = AwareDateTimeField()
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    brand = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    store = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    guide = serializers.SlugRelatedField(slug_field="employee_no", read_only=True)
+    attributed_guide = serializers.SlugRelatedField(slug_field="employee_no", read_only=True)
+
+    class Meta:
+        model = Order
+        fields = [
+            "order_no", "brand", "store", "guide", "amount", "refunded_amount", "paid_at",
+            "business_date", "attributed_guide", "attribution_reason", "created_at",
+        ]  # fmt: skip
+
+
+class RefundSerializer(serializers.Serializer):
+    refund_no = serializers.CharField()
+    order_no = serializers.CharField(source="order.order_no")
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    refunded_at = serializers.DateTimeField()
+    business_date = serializers.DateField()
+
+
+class CommissionPlanSerializer(serializers.ModelSerializer):
+    brand = serializers.SlugRelatedField(slug_field="code", queryset=Brand.objects.all())
+    store = serializers.SlugRelatedField(
+        slug_field="code", queryset=Store.objects.all(), required=False, allow_null=True
+    )
+    # A plain string rather than a choice field: the store kind enum is
+    # already named by the stores API schema.
+    store_kind = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="direct, franchise or distributor"
+    )
+    guide_rate = serializers.DecimalField(
+        max_digits=RATE_MAX_DIGITS, decimal_places=RATE_DECIMAL_PLACES, min_value=Decimal(0),
+        max_value=Decimal(100),
+    )  # fmt: skip
+    store_rate = serializers.DecimalField(
+        max_digits=RATE_MAX_DIGITS, decimal_places=RATE_DECIMAL_PLACES, min_value=Decimal(0),
+        max_value=Decimal(100),
+    )  # fmt: skip
+
+    def validate_store_kind(self, value):
+        if value and value not in Store.Kind.values:
+            raise serializers.ValidationError(f"Choose one of {', '.join(Store.Kind.values)}.")
+        return value
+
+    class Meta:
+        model = CommissionPlan
+        fields = [
+            "id", "brand", "store_kind", "store", "category", "guide_rate", "store_rate",
+            "valid_from", "valid_to", "specificity",
+        ]  # fmt: skip
+        read_only_fields = ["id", "specificity"]
+
+
+class SettlementTermsSerializer(serializers.ModelSerializer):
+    brand = serializers.SlugRelatedField(slug_field="code", queryset=Brand.objects.all())
+    store = serializers.SlugRelatedField(
+        slug_field="code", queryset=Store.objects.all(), required=False, allow_null=True
+    )
+    hold_days = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+
+    class Meta:
+        model = SettlementTerms
+        fields = ["id", "brand", "store", "mode", "hold_days"]
+        read_only_fields = ["id"]
+        validators = []  # the service upserts: one row per brand and store
+
+
+class CommissionEntrySerializer(serializers.ModelSerializer):
+    order_no = serializers.CharField(source="order.order_no")
+    refund_no = serializers.CharField(source="refund.refund_no", default=None)
+    brand = serializers.CharField(source="brand.code")
+    store = serializers.CharField(source="store.code")
+    guide = serializers.CharField(source="guide.employee_no", default=None)
+
+    class Meta:
+        model = CommissionEntry
+        fields = [
+            "id", "order_no", "refund_no", "beneficiary", "guide", "store", "brand", "category",
+            "business_date", "base_amount", "plan", "rate", "amount", "mode", "settlement",
+            "created_at",
+        ]  # fmt: skip
+
+
+class SettlementSerializer(serializers.ModelSerializer):
+    brand = serializers.CharField(source="brand.code")
+    store = serializers.CharField(source="store.code")
+    guide = serializers.CharField(source="guide.employee_no", default=None)
+
+    class Meta:
+        model = Settlement
+        fields = [
+            "id", "beneficiary", "guide", "store", "brand", "mode", "period_start", "period_end",
+            "source_ref", "entries_total", "carried_forward", "total", "status", "payout_ref",
+            "paid_at", "created_at",
+        ]  # fmt: skip
+
+
+class MarkPaidSerializer(serializers.Serializer):
+    payout_ref = serializers.CharField(max_length=100)

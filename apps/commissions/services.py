@@ -1,0 +1,642 @@
+"""Writes of the commissions app: plans, orders, refunds, ledger entries, settlements."""
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import time
+import uuid
+import zoneinfo
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import partial
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.commissions import sql
+from apps.commissions.calculations import month_bounds, previous_month_bounds, quantize_money
+from apps.commissions.models import (
+    BrandCommissionPolicy,
+    CommissionEntry,
+    CommissionPlan,
+    Order,
+    OrderLine,
+    Refund,
+    Settlement,
+    SettlementMode,
+    SettlementTerms,
+)
+from apps.core.phones import phone_normalise
+from apps.customers.models import Membership
+from apps.guides.models import Guide
+from apps.stores.models import Brand, Store
+
+logger = logging.getLogger(__name__)
+
+# Key of the PostgreSQL advisory lock held by scheduled settlement runs: two
+# beat processes, or a manual run during the nightly one, queue up behind it.
+SETTLEMENT_RUN_LOCK_KEY = 4_104_202_611
+
+
+class DuplicateWithDifferentContent(Exception):
+    """The business key exists with a different body."""
+
+
+def business_date_of(moment: dt.datetime) -> dt.date:
+    """Return the local calendar date of ``moment`` in the project's time zone."""
+    return moment.astimezone(zoneinfo.ZoneInfo(settings.TIME_ZONE)).date()
+
+
+def _fingerprint(payload: dict) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+# Plans and terms -------------------------------------------------------------
+
+
+def plan_specificity(*, store: Store | None, store_kind: str, category: str) -> int:
+    """Rank a plan's scope: store+category > store > kind+category > kind > category > brand."""
+    spec = CommissionPlan.Specificity
+    if store is not None:
+        return spec.STORE_CATEGORY if category else spec.STORE
+    if store_kind:
+        return spec.KIND_CATEGORY if category else spec.KIND
+    return spec.CATEGORY if category else spec.BRAND
+
+
+def commission_plan_validate(plan: CommissionPlan) -> None:
+    """Reject a plan whose scope and validity overlap another plan of equal specificity."""
+    if plan.store_id and plan.store_kind:
+        raise ValidationError({"store_kind": _("Give a store or a store kind, not both.")})
+    if plan.store_id and not plan.store.brands.filter(pk=plan.brand_id).exists():
+        raise ValidationError({"store": _("This store does not carry the plan's brand.")})
+    plan.specificity = plan_specificity(
+        store=plan.store, store_kind=plan.store_kind, category=plan.category
+    )
+    overlapping = CommissionPlan.objects.filter(
+        brand_id=plan.brand_id,
+        store_id=plan.store_id,
+        store_kind=plan.store_kind,
+        category=plan.category,
+        specificity=plan.specificity,
+    ).exclude(pk=plan.pk)
+    overlapping = overlapping.filter(Q(valid_to__isnull=True) | Q(valid_to__gte=plan.valid_from))
+    if plan.valid_to is not None:
+        overlapping = overlapping.filter(valid_from__lte=plan.valid_to)
+    if overlapping.exists():
+        raise ValidationError(
+            {"valid_from": _("Another plan with the same scope is valid in this period.")}
+        )
+
+
+@transaction.atomic
+def commission_plan_create(
+    *,
+    brand: Brand,
+    guide_rate: Decimal,
+    store_rate: Decimal,
+    valid_from: dt.date,
+    valid_to: dt.date | None = None,
+    store: Store | None = None,
+    store_kind: str = "",
+    category: str = "",
+) -> CommissionPlan:
+    """Create a plan; overlapping plans of equal specificity are rejected."""
+    # Plans of one brand are checked for overlap one at a time.
+    Brand.objects.select_for_update().filter(pk=brand.pk).first()
+    plan = CommissionPlan(
+        brand=brand,
+        store=store,
+        store_kind=store_kind,
+        category=category,
+        guide_rate=guide_rate,
+        store_rate=store_rate,
+        valid_from=valid_from,
+        valid_to=valid_to,
+    )
+    commission_plan_validate(plan)
+    plan.full_clean()
+    plan.save()
+    return plan
+
+
+def settlement_terms_set(
+    *, brand: Brand, mode: str, store: Store | None = None, hold_days: int | None = None
+) -> SettlementTerms:
+    """Set the brand default (no store) or a store's settlement terms."""
+    fixed_hold = {SettlementMode.T0: 0, SettlementMode.T1: 1, SettlementMode.MONTHLY: 0}
+    if mode == SettlementMode.TN:
+        if not hold_days or hold_days < 1:
+            raise ValidationError({"hold_days": _("T+N needs a hold of at least one day.")})
+    else:
+        hold_days = fixed_hold[SettlementMode(mode)]
+    if store is not None and not store.brands.filter(pk=brand.pk).exists():
+        raise ValidationError({"store": _("This store does not carry the brand.")})
+    terms, _created = SettlementTerms.objects.update_or_create(
+        brand=brand, store=store, defaults={"mode": mode, "hold_days": hold_days}
+    )
+    return terms
+
+
+# Orders and refunds ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineInput:
+    sku: str
+    quantity: int
+    amount: Decimal
+    category: str = ""
+
+
+def order_attribute(
+    *, brand: Brand, guide: Guide | None, member_phone: str, paid_at: dt.datetime
+) -> tuple[Guide | None, str]:
+    """Decide which guide earns on an order, and why."""
+    reason = Order.AttributionReason
+    policy = BrandCommissionPolicy.objects.filter(brand=brand).first()
+    binding_days = policy.binding_days if policy else None
+    bound_first = bool(
+        policy and policy.attribution_policy == policy.AttributionPolicy.BOUND_GUIDE_FIRST
+    )
+    bound = None
+    if member_phone and (bound_first or guide is None):
+        membership = (
+            Membership.objects.filter(
+                customer__phone=member_phone, brand=brand, guide__isnull=False
+            )
+            .select_related("guide")
+            .first()
+        )
+        if membership is not None and _binding_covers(
+            bound_at=membership.bound_at, binding_days=binding_days, paid_at=paid_at
+        ):
+            bound = membership.guide
+    if bound_first and bound is not None:
+        return bound, reason.BOUND_GUIDE
+    if guide is not None:
+        return guide, reason.ORDER_GUIDE
+    if bound is not None:
+        return bound, reason.BOUND_GUIDE
+    return None, reason.NONE
+
+
+def _binding_covers(
+    *, bound_at: dt.datetime | None, binding_days: int | None, paid_at: dt.datetime
+) -> bool:
+    if bound_at is None:
+        return binding_days is None
+    if bound_at > paid_at:
+        return False
+    return binding_days is None or paid_at <= bound_at + dt.timedelta(days=binding_days)
+
+
+def _queue_entries(order_id: int) -> None:
+    from apps.commissions.tasks import commission_entries_write
+
+    transaction.on_commit(partial(commission_entries_write.delay, order_id))
+
+
+def order_ingest(
+    *,
+    order_no: str,
+    brand: Brand,
+    store: Store,
+    amount: Decimal,
+    paid_at: dt.datetime,
+    guide: Guide | None = None,
+    member_phone: str = "",
+    lines: list[LineInput] | None = None,
+) -> tuple[Order, bool]:
+    """Accept a paid order once; return it and whether it is new.
+
+    The same ``order_no`` with the same content returns the stored order;
+    with different content raises ``DuplicateWithDifferentContent``. Entries
+    are written by a task queued when the transaction commits.
+    """
+    lines = lines or []
+    if member_phone:
+        try:
+            member_phone = phone_normalise(member_phone)
+        except ValidationError as exc:
+            raise ValidationError({"member_phone": exc.messages}) from exc
+    fingerprint = _fingerprint(
+        {
+            "brand": brand.code,
+            "store": store.code,
+            "guide": guide.employee_no if guide else None,
+            "member_phone": member_phone,
+            "amount": str(quantize_money(amount)),
+            "paid_at": paid_at.astimezone(dt.UTC).isoformat(),
+            "lines": [
+                [line.sku, line.category, line.quantity, str(quantize_money(line.amount))]
+                for line in lines
+            ],
+        }
+    )
+    existing = Order.objects.filter(order_no=order_no).first()
+    if existing is not None:
+        return _same_or_conflict(existing, fingerprint), False
+    if not store.brands.filter(pk=brand.pk).exists():
+        raise ValidationError({"store": _("This store does not carry the brand.")})
+    if lines and sum((line.amount for line in lines), Decimal(0)) != amount:
+        raise ValidationError({"lines": _("The line amounts must add up to the order amount.")})
+    attributed_guide, reason = order_attribute(
+        brand=brand, guide=guide, member_phone=member_phone, paid_at=paid_at
+    )
+    order = Order(
+        order_no=order_no,
+        brand=brand,
+        store=store,
+        guide=guide,
+        member_phone=member_phone,
+        amount=amount,
+        paid_at=paid_at,
+        business_date=business_date_of(paid_at),
+        has_lines=bool(lines),
+        attributed_guide=attributed_guide,
+        attribution_reason=reason,
+        request_hash=fingerprint,
+    )
+    order.full_clean(validate_unique=False)
+    try:
+        with transaction.atomic():
+            order.save()
+            OrderLine.objects.bulk_create(
+                OrderLine(order=order, sku=line.sku, category=line.category,
+                          quantity=line.quantity, amount=line.amount)
+                for line in lines
+            )  # fmt: skip
+            _queue_entries(order.pk)
+    except IntegrityError:
+        # A concurrent request with the same order_no won the insert.
+        existing = Order.objects.filter(order_no=order_no).first()
+        if existing is None:
+            raise
+        return _same_or_conflict(existing, fingerprint), False
+    return order, True
+
+
+def _same_or_conflict(existing, fingerprint: str):
+    if existing.request_hash != fingerprint:
+        raise DuplicateWithDifferentContent(str(existing))
+    return existing
+
+
+def refund_create(
+    *, order: Order, refund_no: str, amount: Decimal, refunded_at: dt.datetime
+) -> tuple[Refund, bool]:
+    """Accept a refund once; refunds of an order never exceed its amount."""
+    fingerprint = _fingerprint(
+        {
+            "order": order.order_no,
+            "amount": str(quantize_money(amount)),
+            "refunded_at": refunded_at.astimezone(dt.UTC).isoformat(),
+        }
+    )
+    existing = Refund.objects.filter(refund_no=refund_no).first()
+    if existing is not None:
+        return _same_or_conflict(existing, fingerprint), False
+    if refunded_at < order.paid_at:
+        raise ValidationError({"refunded_at": _("A refund cannot precede the payment.")})
+    try:
+        with transaction.atomic():
+            # The order row lock serialises refunds of one order, so two
+            # concurrent refunds cannot together exceed the amount.
+            locked = Order.objects.select_for_update().get(pk=order.pk)
+            remaining = locked.amount - locked.refunded_amount
+            if amount > remaining:
+                raise ValidationError(
+                    {
+                        "amount": _("Only %(remaining)s is left to refund.")
+                        % {"remaining": remaining}
+                    }
+                )
+            refund = Refund.objects.create(
+                refund_no=refund_no,
+                order=locked,
+                amount=amount,
+                refunded_at=refunded_at,
+                business_date=business_date_of(refunded_at),
+                request_hash=fingerprint,
+            )
+            locked.refunded_amount = locked.refunded_amount + amount
+            locked.save(update_fields=["refunded_amount"])
+            _queue_entries(locked.pk)
+    except IntegrityError:
+        existing = Refund.objects.filter(refund_no=refund_no).first()
+        if existing is None:
+            raise
+        return _same_or_conflict(existing, fingerprint), False
+    return refund, True
+
+
+# Ledger entries ----------------------------------------------------------------
+
+
+def commission_entries_write(
+    *, order_id: int | None = None, business_date: dt.date | None = None
+) -> int:
+    """Write every missing entry of one order, or of all orders of a business date.
+
+    One set-based definition serves both: entries of the orders, then the
+    clawback entries of their refunds. Entries already written are skipped by
+    the unique keys, so running it again writes nothing. Returns rows written.
+    """
+    if (order_id is None) == (business_date is None):
+        raise ValueError("Give exactly one of order_id and business_date.")
+    if order_id is not None:
+        order_filter, params = "o.id = %(order_id)s", {"order_id": order_id}
+    else:
+        order_filter, params = (
+            "o.business_date = %(business_date)s",
+            {"business_date": business_date},
+        )
+    params["now"] = timezone.now()
+    written = 0
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql.INSERT_ORDER_ENTRIES.format(order_filter=order_filter), params)
+        written += max(cursor.rowcount, 0)
+        cursor.execute(sql.INSERT_REFUND_ENTRIES.format(order_filter=order_filter), params)
+        written += max(cursor.rowcount, 0)
+    return written
+
+
+# Settlement --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SettlementRunResult:
+    run_date: dt.date
+    run_tokens: tuple[str, ...]
+    settlement_count: int
+    entry_count: int
+    total: Decimal
+    dry_run: bool = False
+    preview: tuple = ()
+
+    @property
+    def settlements(self):
+        """The settlements written (empty after a dry run, which rolled them back)."""
+        return _settlements_of(list(self.run_tokens))
+
+
+def _run_summary(tokens: list[str]) -> tuple[int, int, Decimal]:
+    from django.db.models import Count, Sum
+
+    summary = Settlement.objects.filter(run_token__in=tokens).aggregate(
+        count=Count("pk"), total=Sum("total")
+    )
+    entries = CommissionEntry.objects.filter(settlement__run_token__in=tokens).count()
+    return summary["count"], entries, quantize_money(summary["total"] or Decimal(0))
+
+
+def _settle(
+    *,
+    entry_filter: str,
+    params: dict,
+    period_start: dt.date,
+    period_end: dt.date,
+    source_ref: str = "",
+    lock: bool = False,
+) -> str:
+    """Settle the unsettled entries ``entry_filter`` selects; return the run token.
+
+    Runs in the caller's transaction: either every settlement of the run is
+    written with its entries claimed and totals summed, or nothing is.
+    """
+    run_token = uuid.uuid4().hex
+    params = {
+        **params,
+        "period_start": period_start,
+        "period_end": period_end,
+        "source_ref": source_ref,
+        "run_token": run_token,
+        "now": timezone.now(),
+    }
+    timer = _StepTimer(run_token)
+    with connection.cursor() as cursor:
+        if lock and connection.vendor == "postgresql":
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SETTLEMENT_RUN_LOCK_KEY])
+        for kind in ("guide", "store"):
+            cursor.execute(sql.INSERT_SETTLEMENTS[kind].format(entry_filter=entry_filter), params)
+        timer.step("insert settlements")
+        if lock and connection.vendor == "postgresql":
+            # Fresh statistics on the settlements just inserted, and hash joins
+            # for the claim: a nested loop probing entries once per settlement
+            # is random access over the whole day's ledger.
+            cursor.execute(f"ANALYZE {sql.T['settlement']}, {sql.T['entry']}")
+            cursor.execute("SET LOCAL enable_nestloop = off")
+        for kind in ("guide", "store"):
+            cursor.execute(sql.CLAIM_ENTRIES[kind].format(entry_filter=entry_filter), params)
+        timer.step("claim entries")
+        cursor.execute(sql.DELETE_EMPTY_SETTLEMENTS, params)
+        timer.step("delete empty settlements")
+    _carry_forward(run_token=run_token)
+    timer.step("carry forward")
+    with connection.cursor() as cursor:
+        cursor.execute(sql.UPDATE_TOTALS, params)
+        if lock and connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_nestloop = on")
+    timer.step("sum totals")
+    return run_token
+
+
+class _StepTimer:
+    """Log how long each step of a settlement run takes (at DEBUG)."""
+
+    def __init__(self, label: str):
+        self.label, self.last = label, time.perf_counter()
+
+    def step(self, name: str) -> None:
+        now = time.perf_counter()
+        logger.debug("settlement %s: %s %.3fs", self.label, name, now - self.last)
+        self.last = now
+
+
+def _carry_forward(*, run_token: str) -> None:
+    """Net each beneficiary's unsettled negative balance into their new settlement."""
+    new = Settlement.objects.filter(run_token=run_token)
+    negatives = (
+        Settlement.objects.filter(total__lt=0, carried_into__isnull=True)
+        .filter(
+            Q(beneficiary="guide", guide_id__in=new.filter(beneficiary="guide").values("guide_id"))
+            | Q(
+                beneficiary="store", store_id__in=new.filter(beneficiary="store").values("store_id")
+            )
+        )
+        .exclude(run_token=run_token)
+        .order_by("pk")
+    )
+    used: set[int] = set()
+    for previous in negatives:
+        key = (
+            {"guide_id": previous.guide_id}
+            if previous.guide_id
+            else {"store_id": previous.store_id}
+        )
+        target = (
+            new.filter(beneficiary=previous.beneficiary, brand_id=previous.brand_id, **key)
+            .exclude(pk__in=used)
+            .order_by("pk")
+            .first()
+        )
+        if target is None:
+            continue
+        used.add(target.pk)
+        target.carried_from = previous
+        target.carried_forward = previous.total
+        target.total = target.entries_total + previous.total
+        target.save(update_fields=["carried_from", "carried_forward", "total"])
+
+
+def settlement_modes_due(run_date: dt.date) -> list[str]:
+    """Return the modes a scheduled run on ``run_date`` settles."""
+    modes = [SettlementMode.T0, SettlementMode.T1, SettlementMode.TN]
+    if run_date.day == 1:
+        modes.append(SettlementMode.MONTHLY)
+    return modes
+
+
+def settlement_run(
+    *,
+    run_date: dt.date,
+    brand: Brand | None = None,
+    modes: list[str] | None = None,
+    dry_run: bool = False,
+) -> SettlementRunResult:
+    """Settle every unsettled entry that is due on ``run_date``.
+
+    T+1 and T+N entries are due once ``business_date + hold_days ≤ run_date``
+    (a T+0 entry left over by a lost task is due the same day); their
+    settlements' period is ``run_date``. Monthly entries of months before
+    ``run_date``'s month settle with the previous month as period. A period
+    already settled for a beneficiary is not settled again: late entries wait
+    for the next run. ``dry_run`` does the same work and rolls it back.
+    """
+    modes = modes or settlement_modes_due(run_date)
+    brand_filter = " AND e.brand_id = %(brand_id)s" if brand else ""
+    params = {"brand_id": brand.pk if brand else None}
+    with transaction.atomic():
+        tokens = []
+        daily = [m for m in modes if m != SettlementMode.MONTHLY]
+        if daily:
+            holds = sorted(
+                set(
+                    CommissionEntry.objects.filter(settlement__isnull=True, mode__in=daily)
+                    .values_list("hold_days", flat=True)
+                    .distinct()
+                )
+            )
+            if holds:
+                due = " OR ".join(
+                    f"(e.hold_days = {int(h)} AND e.business_date <= %(due_{int(h)})s)"
+                    for h in holds
+                )
+                mode_list = ", ".join(f"'{SettlementMode(m).value}'" for m in daily)
+                for h in holds:
+                    params[f"due_{int(h)}"] = run_date - dt.timedelta(days=int(h))
+                tokens.append(
+                    _settle(
+                        entry_filter=f"e.mode IN ({mode_list}) AND ({due}){brand_filter}",
+                        params=params,
+                        period_start=run_date,
+                        period_end=run_date,
+                        lock=True,
+                    )
+                )
+        if SettlementMode.MONTHLY in modes:
+            period_start, period_end = previous_month_bounds(run_date)
+            tokens.append(
+                _settle(
+                    entry_filter=f"e.mode = 'MONTHLY' AND e.business_date < %(month_start)s"
+                    f"{brand_filter}",
+                    params={**params, "month_start": month_bounds(run_date)[0]},
+                    period_start=period_start,
+                    period_end=period_end,
+                    lock=True,
+                )
+            )
+        count, entry_count, total = _run_summary(tokens)
+        preview = ()
+        if dry_run:
+            preview = tuple(
+                (s.beneficiary, s.guide.employee_no if s.guide else s.store.code, s.brand.code,
+                 s.mode, s.period_start, s.period_end, s.entry_count, s.total)
+                for s in _settlements_of(tokens)
+            )  # fmt: skip
+            transaction.set_rollback(True)
+    return SettlementRunResult(
+        run_date=run_date,
+        run_tokens=tuple(tokens),
+        settlement_count=count,
+        entry_count=entry_count,
+        total=total,
+        dry_run=dry_run,
+        preview=preview,
+    )
+
+
+def _settlements_of(tokens: list[str]):
+    from django.db.models import Count
+
+    return (
+        Settlement.objects.filter(run_token__in=tokens)
+        .select_related("guide", "store", "brand")
+        .annotate(entry_count=Count("entries"))
+        .order_by("pk")
+    )
+
+
+def settlement_settle_t0(*, order_id: int) -> list[Settlement]:
+    """Settle the T+0 entries of an order and of each of its refunds at once."""
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None:
+        return []
+    sources: list[tuple[str, dt.date, str, dict]] = [
+        (f"order:{order.order_no}", order.business_date, "e.refund_id IS NULL", {})
+    ]
+    for refund in order.refunds.order_by("pk"):
+        sources.append(
+            (f"refund:{refund.refund_no}", refund.business_date, "e.refund_id = %(refund_id)s",
+             {"refund_id": refund.pk})
+        )  # fmt: skip
+    tokens = []
+    with transaction.atomic():
+        for source_ref, business_date, condition, extra in sources:
+            tokens.append(
+                _settle(
+                    entry_filter=f"e.order_id = %(order_id)s AND e.mode = 'T0' AND {condition}",
+                    params={"order_id": order_id, **extra},
+                    period_start=business_date,
+                    period_end=business_date,
+                    source_ref=source_ref,
+                )
+            )
+    return list(_settlements_of(tokens))
+
+
+def settlement_mark_paid(*, settlement: Settlement, payout_ref: str) -> Settlement:
+    """Record that HQ paid a settlement out."""
+    if not payout_ref.strip():
+        raise ValidationError({"payout_ref": _("Give the payout reference.")})
+    with transaction.atomic():
+        locked = Settlement.objects.select_for_update().get(pk=settlement.pk)
+        if locked.status == Settlement.Status.PAID:
+            if locked.payout_ref == payout_ref:
+                return locked
+            raise ValidationError({"status": _("This settlement is already paid.")})
+        if locked.total < 0:
+            raise ValidationError(
+                {"total": _("A negative settlement is not paid; it carries into the next one.")}
+            )
+        locked.status = Settlement.Status.PAID
+        locked.payout_ref = payout_ref.strip()
+        locked.paid_at = timezone.now()
+        locked.save(update_fields=["status", "payout_ref", "paid_at"])
+    return locked

@@ -1,0 +1,66 @@
+"""Celery entry points: take ids, call a service, retry only what is transient."""
+
+import datetime as dt
+import logging
+
+from celery import shared_task
+from django.db import OperationalError
+from django.utils import timezone
+
+from apps.commissions import services
+from apps.commissions.calculations import month_bounds
+from apps.commissions.models import Order, SettlementMode
+
+logger = logging.getLogger(__name__)
+
+TRANSIENT_RETRY = {
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": 2,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
+
+
+@shared_task(name="apps.commissions.tasks.commission_entries_write", **TRANSIENT_RETRY)
+def commission_entries_write(order_id) -> int:
+    """Write an order's missing entries (and its refunds'), then settle what is T+0."""
+    if not isinstance(order_id, int) or isinstance(order_id, bool):
+        logger.error("commission_entries_write: dropping malformed order id %r", order_id)
+        return 0
+    if not Order.objects.filter(pk=order_id).exists():
+        logger.error("commission_entries_write: dropping unknown order id %s", order_id)
+        return 0
+    written = services.commission_entries_write(order_id=order_id)
+    services.settlement_settle_t0(order_id=order_id)
+    return written
+
+
+@shared_task(name="apps.commissions.tasks.settlement_run_nightly", **TRANSIENT_RETRY)
+def settlement_run_nightly(run_date: str | None = None) -> int:
+    """Settle T+1 / T+N entries due today; returns the number of settlements written."""
+    day = _parse_date(run_date)
+    if day is None:
+        return 0
+    modes = [SettlementMode.T0, SettlementMode.T1, SettlementMode.TN]
+    return services.settlement_run(run_date=day, modes=modes).settlement_count
+
+
+@shared_task(name="apps.commissions.tasks.settlement_run_monthly", **TRANSIENT_RETRY)
+def settlement_run_monthly(run_date: str | None = None) -> int:
+    """Settle the previous month's monthly entries."""
+    day = _parse_date(run_date)
+    if day is None:
+        return 0
+    day = month_bounds(day)[0]
+    return services.settlement_run(run_date=day, modes=[SettlementMode.MONTHLY]).settlement_count
+
+
+def _parse_date(value) -> dt.date | None:
+    if value is None:
+        return timezone.localdate()
+    try:
+        return dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        logger.error("settlement run: dropping malformed date %r", value)
+        return None

@@ -1,0 +1,129 @@
+from django.shortcuts import get_object_or_404
+from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from apps.commissions import selectors, services
+from apps.commissions.filters import CommissionEntryFilter, SettlementFilter
+from apps.commissions.models import CommissionPlan, Order, SettlementTerms
+from apps.commissions.serializers import (
+    CommissionEntrySerializer,
+    CommissionPlanSerializer,
+    MarkPaidSerializer,
+    OrderInputSerializer,
+    OrderSerializer,
+    RefundInputSerializer,
+    RefundSerializer,
+    SettlementSerializer,
+    SettlementTermsSerializer,
+)
+from apps.core.api import Conflict, IsHQ
+from apps.core.roles import Role, user_has_role
+from apps.core.scoping import scope_for_user
+
+
+class IsHQOrIntegration(permissions.BasePermission):
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated) and user_has_role(
+            request.user, Role.HQ_OPS, Role.INTEGRATION
+        )
+
+
+class OrderViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Paid orders from POS and e-commerce; idempotent on ``order_no``."""
+
+    queryset = Order.objects.select_related("brand", "store", "guide", "attributed_guide")
+    serializer_class = OrderSerializer
+    permission_classes = [IsHQOrIntegration]
+    lookup_field = "order_no"
+    lookup_value_regex = "[^/]+"
+
+    def get_serializer_class(self):
+        if self.action == "create":
+            return OrderInputSerializer
+        if self.action == "refunds":
+            return RefundInputSerializer
+        return OrderSerializer
+
+    def create(self, request, *args, **kwargs):
+        serializer = OrderInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        lines = [services.LineInput(**line) for line in data.pop("lines", [])]
+        try:
+            order, created = services.order_ingest(**data, lines=lines)
+        except services.DuplicateWithDifferentContent as exc:
+            raise Conflict(f"Order {exc} exists with different content.") from exc
+        return Response(
+            OrderSerializer(order).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+    @action(detail=True, methods=["post"])
+    def refunds(self, request, order_no=None):
+        order = get_object_or_404(Order, order_no=order_no)
+        serializer = RefundInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            refund, created = services.refund_create(order=order, **serializer.validated_data)
+        except services.DuplicateWithDifferentContent as exc:
+            raise Conflict(f"Refund {exc} exists with different content.") from exc
+        return Response(
+            RefundSerializer(refund).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class CommissionPlanViewSet(
+    mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):  # fmt: skip
+    """Commission plans: HQ only. Plans are not edited once entries use them; add a new one."""
+
+    queryset = CommissionPlan.objects.select_related("brand", "store")
+    serializer_class = CommissionPlanSerializer
+    permission_classes = [IsHQ]
+    filterset_fields = ["specificity", "category"]
+
+    def perform_create(self, serializer):
+        serializer.instance = services.commission_plan_create(**serializer.validated_data)
+
+
+class SettlementTermsViewSet(
+    mixins.CreateModelMixin, mixins.ListModelMixin, viewsets.GenericViewSet
+):
+    """Settlement terms per brand (no store: the default) and store: HQ only; POST upserts."""
+
+    queryset = SettlementTerms.objects.select_related("brand", "store")
+    serializer_class = SettlementTermsSerializer
+    permission_classes = [IsHQ]
+
+    def perform_create(self, serializer):
+        serializer.instance = services.settlement_terms_set(**serializer.validated_data)
+
+
+class CommissionEntryViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = CommissionEntrySerializer
+    filterset_class = CommissionEntryFilter
+    ordering_fields = ["business_date", "amount", "id"]
+
+    def get_queryset(self):
+        return selectors.commission_entry_list(scope=scope_for_user(self.request.user))
+
+
+class SettlementViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = SettlementSerializer
+    filterset_class = SettlementFilter
+    ordering_fields = ["period_end", "total", "id"]
+
+    def get_queryset(self):
+        return selectors.settlement_list(scope=scope_for_user(self.request.user))
+
+    @action(detail=True, methods=["post"], url_path="mark-paid", permission_classes=[IsHQ])
+    def mark_paid(self, request, pk=None):
+        serializer = MarkPaidSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        settlement = services.settlement_mark_paid(
+            settlement=self.get_object(), payout_ref=serializer.validated_data["payout_ref"]
+        )
+        return Response(SettlementSerializer(settlement).data)
