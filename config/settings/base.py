@@ -220,4 +220,6 @@ UNFOLD = {
     "SITE_TITLE": "Guide SCRM",
     "SITE_HEADER": "Guide SCRM",
     "SHOW_LANGUAGES": True,
+    # Guides and store managers land on their members and commission.
+    "DASHBOARD_CALLBACK": "apps.core.dashboard.dashboard_callback",
 }
