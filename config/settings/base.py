@@ -130,6 +130,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# Unfold's login form drops the ``next`` field Django's admin would add, so a
+# login from a bookmarked /admin/login/ lands here rather than on a 404.
+LOGIN_REDIRECT_URL = "admin:index"
 
 # LOGGING
 # ------------------------------------------------------------------------------
