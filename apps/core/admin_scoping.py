@@ -127,3 +127,11 @@ class ScopedHistoryAdmin(SimpleHistoryAdmin, ScopedModelAdmin):
 
     def has_view_history_or_change_history_permission(self, request, obj=None):
         return self.is_hq(request)
+
+
+def admin_shows_history(request: HttpRequest) -> bool:
+    """Show the History button to HQ operations only (unfold's ``SHOW_HISTORY``).
+
+    Other roles would get a 403 from the history pages of stores and guides.
+    """
+    return user_has_role(request.user, Role.HQ_OPS)

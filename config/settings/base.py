@@ -225,4 +225,5 @@ UNFOLD = {
     "SHOW_LANGUAGES": True,
     # Guides and store managers land on their members and commission.
     "DASHBOARD_CALLBACK": "apps.core.dashboard.dashboard_callback",
+    "SHOW_HISTORY": "apps.core.admin_scoping.admin_shows_history",
 }

@@ -41,3 +41,14 @@ def test_history_is_for_hq_only(org, role):
     guide = client.get(f"/admin/guides/guide/{org.guides['G-SH01'].pk}/history/")
 
     assert (store.status_code, guide.status_code) == (403, 403)
+
+
+@pytest.mark.parametrize(("role", "shown"), [("hq", True), ("guide_sh01", False)])
+def test_history_button_only_where_it_opens(org, role, shown):
+    client = Client()
+    client.force_login(org.users[role])
+    store = org.stores["SH01"]
+
+    html = client.get(f"/admin/stores/store/{store.pk}/change/").content.decode()
+
+    assert (f"/admin/stores/store/{store.pk}/history/" in html) is shown
