@@ -1,9 +1,20 @@
+from types import SimpleNamespace
+
 import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from apps.core.roles import Role
-from tests.factories import BrandFactory, GuideFactory, StoreFactory, UserFactory
+from apps.guides.models import Guide
+from tests.factories import (
+    BrandFactory,
+    CustomerFactory,
+    GuideFactory,
+    MembershipFactory,
+    RegionFactory,
+    StoreFactory,
+    UserFactory,
+)
 
 
 def token_client(user) -> APIClient:
@@ -53,6 +64,60 @@ def guide_user(store):
 @pytest.fixture
 def guide_client(guide_user) -> APIClient:
     return token_client(guide_user)
+
+
+@pytest.fixture
+def org(db):
+    """Two large regions, three stores, a login per role and a member per guide.
+
+    EAST ⊃ EAST-SH ⊃ {SH01, SH02}; NORTH ⊃ BJ01. ``manager_sh01`` runs SH01,
+    ``guide_sh01`` works there, ``region_east`` manages EAST (and so EAST-SH
+    below it). Each guide holds one member, ``members[employee_no]``, whose
+    phone ends in the guide's number.
+    """
+    aurora, borealis = BrandFactory(code="AUR", name="Aurora"), BrandFactory(code="BOR")
+    east = RegionFactory(code="EAST")
+    shanghai = RegionFactory(code="EAST-SH", parent=east)
+    north = RegionFactory(code="NORTH")
+    stores = {
+        "SH01": StoreFactory(code="SH01", region=shanghai, brands=[aurora, borealis]),
+        "SH02": StoreFactory(code="SH02", region=shanghai, brands=[aurora]),
+        "BJ01": StoreFactory(code="BJ01", region=north, brands=[aurora]),
+    }
+    users = {
+        "hq": UserFactory(username="hq", role=Role.HQ_OPS),
+        "region_east": UserFactory(username="region_east", role=Role.REGION_MANAGER),
+        "manager_sh01": UserFactory(username="manager_sh01", role=Role.STORE_MANAGER),
+        "guide_sh01": UserFactory(username="guide_sh01", role=Role.GUIDE),
+        "pos": UserFactory(username="pos", role=Role.INTEGRATION, is_staff=False),
+    }
+    east.managers.add(users["region_east"])
+    guides = {
+        "M-SH01": GuideFactory(
+            employee_no="M-SH01",
+            store=stores["SH01"],
+            role=Guide.Role.STORE_MANAGER,
+            user=users["manager_sh01"],
+            phone="13900000001",
+        ),
+        "G-SH01": GuideFactory(
+            employee_no="G-SH01",
+            store=stores["SH01"],
+            user=users["guide_sh01"],
+            phone="13900000002",
+        ),
+        "G-SH02": GuideFactory(employee_no="G-SH02", store=stores["SH02"], phone="13900000003"),
+        "G-BJ01": GuideFactory(employee_no="G-BJ01", store=stores["BJ01"], phone="13900000004"),
+    }
+    members = {
+        employee_no: MembershipFactory(
+            guide=guide, customer=CustomerFactory(phone=f"1381234{number:04d}")
+        )
+        for number, (employee_no, guide) in enumerate(guides.items(), start=1)
+    }
+    return SimpleNamespace(
+        brands=[aurora, borealis], stores=stores, users=users, guides=guides, members=members
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -96,3 +96,13 @@ class PendingMembershipFactory(factory.django.DjangoModelFactory):
     latitude = 31.2304
     longitude = 121.4737
     joined_at = factory.LazyFunction(timezone.now)
+
+
+class MembershipFactory(PendingMembershipFactory):
+    """A membership bound to a guide of a store, as assignment leaves it."""
+
+    guide = factory.SubFactory(GuideFactory)
+    store = factory.LazyAttribute(lambda o: o.guide.store)
+    brand = factory.LazyAttribute(lambda o: o.store.brands.first() or BrandFactory())
+    assignment_status = "assigned"
+    bound_at = factory.LazyFunction(timezone.now)

@@ -6,6 +6,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from apps.core.geo import CoordSystem, coordinates_are_valid, to_wgs84
 from apps.core.roles import Role, user_has_role
+from apps.core.scoping import scope_for_request, scope_queryset
 
 
 def exception_handler(exc, context):
@@ -81,12 +82,38 @@ class MasterDataViewSet(
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Master data is deactivated, never deleted: no DELETE."""
+    """Master data is deactivated, never deleted: no DELETE.
+
+    Set ``scoped`` to narrow reads to the caller's scope (``scope_store_path``
+    and ``scope_guide_path`` as ``scope_queryset`` takes them): a row out of
+    scope answers 404, as if it did not exist.
+    """
 
     permission_classes = [IsHQOrReadOnly]
     create_service = None
     update_service = None
     instance_kwarg = None
+    scoped = False
+    scope_store_path: str | None = "store"
+    scope_guide_path: str | None = "guide"
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if not self.scoped:
+            return queryset
+        return scope_queryset(
+            queryset,
+            scope_for_request(self.request),
+            store_field=self.scope_store_path,
+            guide_field=self.scope_guide_path,
+        )
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        request = getattr(self, "request", None)
+        if request is not None and request.user.is_authenticated:
+            context["mask_phones"] = scope_for_request(request).masks_phones
+        return context
 
     def perform_create(self, serializer):
         serializer.instance = self.create_service(**serializer.validated_data)

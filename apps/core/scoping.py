@@ -52,6 +52,15 @@ def scope_for_user(user) -> Scope:
     return NOTHING
 
 
+def scope_for_request(request) -> Scope:
+    """Return the scope of the request's user, worked out once per request."""
+    scope = getattr(request, "_scrm_scope", None)
+    if scope is None:
+        scope = scope_for_user(request.user)
+        request._scrm_scope = scope
+    return scope
+
+
 def scope_queryset(
     queryset: QuerySet, scope: Scope, *, store_field: str | None = "store", guide_field="guide"
 ) -> QuerySet:

@@ -1,7 +1,13 @@
 from django.contrib import admin
-from unfold.admin import ModelAdmin, TabularInline
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext_lazy as _
+from unfold.admin import TabularInline
 
+from apps.core.admin_scoping import ScopedModelAdmin
+from apps.core.roles import Role, user_has_role
 from apps.customers.models import AssignmentEvent, Customer, Membership
+from apps.customers.selectors import customer_list
 
 
 class AssignmentEventInline(TabularInline):
@@ -17,15 +23,20 @@ class AssignmentEventInline(TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(ModelAdmin):
+class CustomerAdmin(ScopedModelAdmin):
     list_display = ["phone", "name", "created_at"]
     search_fields = ["phone", "name"]
+    phone_paths = ("phone",)
+
+    def scope_rows(self, queryset, scope):
+        return customer_list(scope=scope, queryset=queryset)
 
 
 @admin.register(Membership)
-class MembershipAdmin(ModelAdmin):
+class MembershipAdmin(ScopedModelAdmin):
     list_display = [
         "customer",
+        "customer__phone",
         "brand",
         "store",
         "guide",
@@ -35,6 +46,10 @@ class MembershipAdmin(ModelAdmin):
         "source",
         "joined_at",
     ]
+    # Guides and store managers work from phones (390 px): the columns that
+    # matter to them, no more; every member they see is assigned.
+    guide_list_display = ["customer", "brand_code", "bound_on"]
+    store_list_display = ["customer", "brand_code", "guide_name", "bound_on"]
     list_filter = ["assignment_status", "unassigned_reason", "source", "brand"]
     search_fields = ["customer__phone", "customer__name", "store__code", "guide__employee_no"]
     list_select_related = ["customer", "brand", "store", "guide"]
@@ -56,18 +71,42 @@ class MembershipAdmin(ModelAdmin):
         "bound_at",
     ]
     inlines = [AssignmentEventInline]
+    phone_paths = ("customer__phone",)
+
+    def get_list_display(self, request):
+        if self.scope(request).is_guide_only:
+            return list(self.guide_list_display)
+        if user_has_role(request.user, Role.STORE_MANAGER) and not self.scope(request).everything:
+            return list(self.store_list_display)
+        return super().get_list_display(request)
 
     def has_add_permission(self, request):
         return False
 
+    @admin.display(description=_("brand"), ordering="brand__code")
+    def brand_code(self, membership):
+        return membership.brand.code
+
+    @admin.display(description=_("guide"), ordering="guide__name")
+    def guide_name(self, membership):
+        return membership.guide.name if membership.guide else "-"
+
+    @admin.display(description=_("bound at"), ordering="bound_at")
+    def bound_on(self, membership):
+        if membership.bound_at is None:
+            return "-"
+        return date_format(timezone.localtime(membership.bound_at), "m-d H:i")
+
 
 @admin.register(AssignmentEvent)
-class AssignmentEventAdmin(ModelAdmin):
+class AssignmentEventAdmin(ScopedModelAdmin):
     list_display = ["membership", "reason", "from_store", "from_guide", "to_store", "to_guide"]
     list_filter = ["reason"]
     list_select_related = ["membership__customer", "membership__brand", "from_store",
                            "from_guide", "to_store", "to_guide"]  # fmt: skip
     date_hierarchy = "created_at"
+    scope_store_path = "membership__store"
+    scope_guide_path = "membership__guide"
 
     def has_add_permission(self, request):
         return False

@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.scoping import mask_phone
 from apps.guides.models import Guide
 from apps.stores.models import Brand, Store
 
@@ -25,7 +26,11 @@ class Customer(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.name} ({self.phone})" if self.name else self.phone
+        # The string form lands in admin titles, links, logs and history for
+        # every role, so it never carries the full number; HQ operations read
+        # it from the phone field.
+        phone = mask_phone(self.phone)
+        return f"{self.name} ({phone})" if self.name else phone
 
 
 class Membership(models.Model):

@@ -7,7 +7,7 @@ from django.db.models import Count, QuerySet
 
 from apps.core.db import rows_fetch
 from apps.core.scoping import Scope, scope_queryset
-from apps.customers.models import Membership
+from apps.customers.models import Customer, Membership
 from apps.customers.nearest import StoreIndex
 from apps.guides.models import Guide
 from apps.stores.models import Store, StoreNetworkVersion
@@ -109,3 +109,18 @@ def active_guides_of_store(store_id: int) -> QuerySet[Guide]:
 def membership_list(*, scope: Scope) -> QuerySet[Membership]:
     queryset = Membership.objects.select_related("customer", "brand", "store", "guide")
     return scope_queryset(queryset, scope)
+
+
+def customer_list(
+    *, scope: Scope, queryset: QuerySet[Customer] | None = None
+) -> QuerySet[Customer]:
+    """Return the customers holding at least one membership ``scope`` may see.
+
+    A semi-join rather than a join through memberships, so a customer with
+    several memberships in scope is listed once without DISTINCT.
+    """
+    queryset = Customer.objects.all() if queryset is None else queryset
+    if scope.everything:
+        return queryset
+    memberships = scope_queryset(Membership.objects.order_by(), scope)
+    return queryset.filter(pk__in=memberships.values("customer_id"))

@@ -1,17 +1,19 @@
 from django.contrib import admin
-from unfold.admin import ModelAdmin
 
+from apps.core.admin_scoping import ScopedHistoryAdmin
 from apps.guides.models import Guide
 from apps.guides.services import guide_changed
 
 
 @admin.register(Guide)
-class GuideAdmin(ModelAdmin):
+class GuideAdmin(ScopedHistoryAdmin):
     list_display = ["employee_no", "name", "store", "role", "phone", "is_active"]
     list_filter = ["is_active", "role", "store__brands", "store__region"]
     search_fields = ["employee_no", "name", "phone", "store__code", "store__name"]
     autocomplete_fields = ["store", "user"]
     list_select_related = ["store"]
+    scope_guide_path = "pk"
+    phone_paths = ("phone",)
 
     def save_model(self, request, obj, form, change):
         before = (

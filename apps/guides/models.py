@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from apps.stores.models import Store
 
@@ -30,6 +31,8 @@ class Guide(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    # Who changed what and when (status, region, role …), shown in the admin.
+    history = HistoricalRecords(verbose_name=_("guide history"))
 
     class Meta:
         verbose_name = _("guide")

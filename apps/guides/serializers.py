@@ -1,6 +1,7 @@
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
+from apps.core.scoping import mask_phone
 from apps.guides.models import Guide
 from apps.stores.models import Store
 from apps.stores.serializers import CodeImmutableMixin
@@ -31,3 +32,9 @@ class GuideSerializer(CodeImmutableMixin, serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if data.get("phone") and self.context.get("mask_phones", True):
+            data["phone"] = mask_phone(data["phone"])
+        return data

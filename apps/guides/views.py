@@ -16,3 +16,5 @@ class GuideViewSet(MasterDataViewSet):
     create_service = staticmethod(services.guide_create)
     update_service = staticmethod(services.guide_update)
     instance_kwarg = "guide"
+    scoped = True
+    scope_guide_path = "pk"

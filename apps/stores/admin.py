@@ -2,18 +2,19 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 
+from apps.core.admin_scoping import HQWritableModelAdmin, ScopedHistoryAdmin
 from apps.stores.models import Brand, Region, Store, StoreNetworkVersion
 from apps.stores.services import store_changed
 
 
 @admin.register(Brand)
-class BrandAdmin(ModelAdmin):
+class BrandAdmin(HQWritableModelAdmin):
     list_display = ["code", "name", "created_at"]
     search_fields = ["code", "name"]
 
 
 @admin.register(Region)
-class RegionAdmin(ModelAdmin):
+class RegionAdmin(HQWritableModelAdmin):
     list_display = ["code", "name", "parent"]
     list_filter = ["parent"]
     search_fields = ["code", "name"]
@@ -22,13 +23,17 @@ class RegionAdmin(ModelAdmin):
 
 
 @admin.register(Store)
-class StoreAdmin(ModelAdmin):
+class StoreAdmin(ScopedHistoryAdmin):
     list_display = ["code", "name", "kind", "city", "region", "brand_codes", "is_active"]
     list_filter = ["is_active", "kind", "brands", "region", "city"]
     search_fields = ["code", "name", "city", "address"]
     autocomplete_fields = ["region"]
     filter_horizontal = ["brands"]
     list_select_related = ["region"]
+    # A store manager's scope holds their store's id; a guide's reaches the
+    # store through their own guide record.
+    scope_store_path = "pk"
+    scope_guide_path = "guides"
 
     def save_model(self, request, obj, form, change):
         obj._was_active = (

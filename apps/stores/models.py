@@ -3,6 +3,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 CODE_MAX_LENGTH = 32
 
@@ -93,6 +94,8 @@ class Store(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    # Who changed what and when (status, region, role …), shown in the admin.
+    history = HistoricalRecords(verbose_name=_("store history"))
 
     class Meta:
         verbose_name = _("store")

@@ -40,3 +40,6 @@ class StoreViewSet(MasterDataViewSet):
     create_service = staticmethod(services.store_create)
     update_service = staticmethod(services.store_update)
     instance_kwarg = "store"
+    scoped = True
+    scope_store_path = "pk"
+    scope_guide_path = "guides"

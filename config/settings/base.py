@@ -53,6 +53,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DJANGO_APPS = [
     "unfold",
     "unfold.contrib.filters",
+    "unfold.contrib.simple_history",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -68,6 +69,7 @@ THIRD_PARTY_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "django_celery_results",
+    "simple_history",
 ]
 # apps.core comes last: its post_migrate hook grants the roles' permissions,
 # which exist only once every other app has migrated.
@@ -92,6 +94,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Records the signed-in user (admin session or API token) on history rows.
+    "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
 # TEMPLATES AND STATIC FILES
@@ -127,6 +131,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# Unfold's login form drops the ``next`` field Django's admin would add, so a
+# login from a bookmarked /admin/login/ lands here rather than on a 404.
+LOGIN_REDIRECT_URL = "admin:index"
 
 # LOGGING
 # ------------------------------------------------------------------------------
@@ -137,6 +144,12 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
+
+# AUDIT (django-simple-history)
+# ------------------------------------------------------------------------------
+# History is read, never replayed: a revert would write a store or guide past
+# the services that move members and bump the store network version.
+SIMPLE_HISTORY_REVERT_DISABLED = True
 
 # DJANGO REST FRAMEWORK
 # ------------------------------------------------------------------------------
@@ -214,4 +227,7 @@ UNFOLD = {
     "SITE_TITLE": "Guide SCRM",
     "SITE_HEADER": "Guide SCRM",
     "SHOW_LANGUAGES": True,
+    # Guides and store managers land on their members and commission.
+    "DASHBOARD_CALLBACK": "apps.core.dashboard.dashboard_callback",
+    "SHOW_HISTORY": "apps.core.admin_scoping.admin_shows_history",
 }

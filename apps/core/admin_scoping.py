@@ -1,0 +1,137 @@
+"""Admin pieces that apply the API's row scoping and phone masking to the admin.
+
+Every admin of stores, guides and members derives from ``ScopedModelAdmin``:
+rows come from ``apps.core.scoping`` (the rule set the API uses), master data
+is written by HQ operations only, and phone numbers are masked for everyone
+but HQ operations in list columns, read-only fields and search.
+"""
+
+from collections.abc import Callable
+
+from django.contrib import admin
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+from unfold.admin import ModelAdmin
+
+from apps.core.roles import Role, user_has_role
+from apps.core.scoping import Scope, mask_phone, scope_for_request, scope_queryset
+
+SEARCH_PREFIXES = "^=@"
+
+
+def masked_phone_display(path: str, *, masks: bool, description=None) -> Callable[[Model], str]:
+    """Return an admin display function showing the phone at ``path``, masked if ``masks``.
+
+    ``path`` follows relations with ``__`` (``customer__phone``). The masked
+    column is not sortable: ordering by the full number would let a reader
+    bisect the hidden digits page by page.
+    """
+
+    def phone(obj: Model) -> str:
+        value = obj
+        for part in path.split("__"):
+            value = getattr(value, part, None)
+            if value is None:
+                return "-"
+        return mask_phone(value) if masks and value else value
+
+    phone.__name__ = f"{path}_display"
+    return admin.display(description=description or _("phone"), ordering=None if masks else path)(
+        phone
+    )
+
+
+class HQWritableModelAdmin(ModelAdmin):
+    """Master data every staff role may read and only HQ operations may write."""
+
+    def is_hq(self, request: HttpRequest) -> bool:
+        return user_has_role(request.user, Role.HQ_OPS)
+
+    def has_add_permission(self, request, *args, **kwargs):
+        return self.is_hq(request) and super().has_add_permission(request, *args, **kwargs)
+
+    def has_change_permission(self, request, obj=None):
+        return self.is_hq(request) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self.is_hq(request) and super().has_delete_permission(request, obj)
+
+
+class ScopedModelAdmin(HQWritableModelAdmin):
+    """An admin whose rows are narrowed to what the user's roles may see.
+
+    ``scope_store_path`` and ``scope_guide_path`` are the lookups from the
+    model to its store and guide, as ``scope_queryset`` takes them.
+    ``phone_paths`` names the phone fields (``phone``, ``customer__phone``):
+    for roles that see masks they are swapped for a masked display in list
+    columns and forms, and searched by the exact full number only, so a
+    partial search cannot reveal the hidden digits.
+    """
+
+    scope_store_path: str | None = "store"
+    scope_guide_path: str | None = "guide"
+    phone_paths: tuple[str, ...] = ()
+
+    def scope(self, request: HttpRequest) -> Scope:
+        return scope_for_request(request)
+
+    def scope_rows(self, queryset: QuerySet, scope: Scope) -> QuerySet:
+        """Narrow ``queryset`` to ``scope``; override where the model needs another path."""
+        return scope_queryset(
+            queryset, scope, store_field=self.scope_store_path, guide_field=self.scope_guide_path
+        )
+
+    def get_queryset(self, request):
+        return self.scope_rows(super().get_queryset(request), self.scope(request))
+
+    def masks_phones(self, request: HttpRequest) -> bool:
+        return self.scope(request).masks_phones
+
+    def _masked(self, request: HttpRequest, names) -> list:
+        if not self.masks_phones(request):
+            return list(names)
+        phones = set(self.phone_paths)
+        return [
+            masked_phone_display(name, masks=True) if name in phones else name for name in names
+        ]
+
+    def get_list_display(self, request):
+        return self._masked(request, super().get_list_display(request))
+
+    def get_fields(self, request, obj=None):
+        # Roles that see masks only ever view (never change) these rows, and a
+        # view-only change form renders every field read-only, callables too.
+        return self._masked(request, super().get_fields(request, obj))
+
+    def get_search_fields(self, request):
+        fields = super().get_search_fields(request)
+        if not self.masks_phones(request):
+            return fields
+        phones = set(self.phone_paths)
+        return [
+            f"={field.lstrip(SEARCH_PREFIXES)}"
+            if field.lstrip(SEARCH_PREFIXES) in phones
+            else field
+            for field in fields
+        ]
+
+
+class ScopedHistoryAdmin(SimpleHistoryAdmin, ScopedModelAdmin):
+    """A scoped admin whose change history (who changed what, when) HQ operations read.
+
+    History rows carry every tracked field unmasked, phone numbers included,
+    so the history pages are for HQ operations only.
+    """
+
+    def has_view_history_or_change_history_permission(self, request, obj=None):
+        return self.is_hq(request)
+
+
+def admin_shows_history(request: HttpRequest) -> bool:
+    """Show the History button to HQ operations only (unfold's ``SHOW_HISTORY``).
+
+    Other roles would get a 403 from the history pages of stores and guides.
+    """
+    return user_has_role(request.user, Role.HQ_OPS)
