@@ -181,6 +181,19 @@ class Membership(models.Model):
                 condition=Q(assignment_status="pending"),
                 name="membership_pending_idx",
             ),
+            # Few members join by QR code; these partial indexes stay small and
+            # let a store or guide row be checked for references (on delete)
+            # without scanning every membership.
+            models.Index(
+                fields=["requested_store"],
+                condition=Q(requested_store__isnull=False),
+                name="membership_req_store_idx",
+            ),
+            models.Index(
+                fields=["requested_guide"],
+                condition=Q(requested_guide__isnull=False),
+                name="membership_req_guide_idx",
+            ),
         ]
 
     def __str__(self):
