@@ -3,7 +3,8 @@
 import threading
 
 from django.db import connection
-from django.db.models import Count, QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from apps.core.db import rows_fetch
 from apps.core.scoping import Scope, scope_queryset
@@ -88,6 +89,18 @@ def guide_loads_of_brand(*, brand_id: int) -> dict[int, int]:
         .annotate(n=Count("pk"))
         .values_list("guide_id", "n")
     )
+
+
+def guide_load_subquery(*, brand_id: int):
+    """Return an expression counting a guide's memberships of the brand (for ``annotate``)."""
+    counts = (
+        Membership.objects.filter(guide=OuterRef("pk"), brand_id=brand_id)
+        .order_by()
+        .values("guide")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counts), 0)
 
 
 def guide_loads(*, guide_ids: list[int], brand_id: int) -> dict[int, int]:

@@ -22,7 +22,7 @@ from apps.customers.placements import (
 )
 from apps.customers.selectors import (
     active_guides_of_store,
-    guide_loads,
+    guide_load_subquery,
     store_carries_brand,
     store_index_for_brand,
     store_index_forget,
@@ -118,13 +118,17 @@ def _guide_lock_least_loaded(*, store_id: int, brand_id: int) -> Guide | None:
     """Lock the store's active guides and return the one with the fewest members.
 
     The row locks make concurrent assignments to one store take turns, so
-    their counts never drift apart by more than one.
+    their counts never drift apart by more than one. Loads are counted in the
+    same statement that takes the locks.
     """
-    guides = list(active_guides_of_store(store_id).select_for_update())
+    guides = list(
+        active_guides_of_store(store_id)
+        .annotate(load=guide_load_subquery(brand_id=brand_id))
+        .select_for_update(of=("self",))
+    )
     if not guides:
         return None
-    loads = guide_loads(guide_ids=[g.pk for g in guides], brand_id=brand_id)
-    return min(guides, key=lambda g: (loads[g.pk], g.employee_no))
+    return min(guides, key=lambda g: (g.load, g.employee_no))
 
 
 def _membership_choose_store(
