@@ -2,10 +2,22 @@
 
 import random
 from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
+from apps.commissions.models import CommissionPlan, Order, SettlementMode, SettlementTerms
+from apps.commissions.services import (
+    commission_entries_write,
+    commission_plan_create,
+    order_ingest,
+    settlement_run,
+    settlement_settle_t0,
+    settlement_terms_set,
+)
 from apps.core.demo_data import (
     DEMO_BRANDS,
     DEMO_CITIES,
@@ -102,11 +114,13 @@ def demo_seed() -> dict[str, int]:
                 )
     _demo_logins_ensure(first_store=stores[0], east=large["EAST"])
     _demo_members_ensure(stores, rng)
+    _demo_commerce_ensure(rng)
     return {
         "brands": Brand.objects.count(),
         "stores": Store.objects.count(),
         "guides": Guide.objects.count(),
         "members": Membership.objects.count(),
+        "orders": Order.objects.count(),
     }
 
 
@@ -126,6 +140,17 @@ def _demo_members_ensure(stores: list[Store], rng: random.Random) -> None:
                     longitude=store.longitude + rng.uniform(-0.02, 0.02),
                 )
     memberships_assign_pending()
+    # Most demo members joined weeks ago (their guides have earned on their
+    # orders since); one in four joined today and shows as new on dashboards.
+    joined_long_ago = timezone.now() - timedelta(days=DEMO_MEMBER_AGE_DAYS)
+    fresh = Membership.objects.filter(
+        customer__phone__startswith="150", bound_at__gt=timezone.now() - timedelta(days=1)
+    )
+    for membership_id in fresh.order_by("pk").values_list("pk", flat=True):
+        if membership_id % 4:
+            Membership.objects.filter(pk=membership_id).update(
+                joined_at=joined_long_ago, bound_at=joined_long_ago
+            )
 
 
 def _demo_logins_ensure(*, first_store: Store, east: Region) -> None:
@@ -144,3 +169,56 @@ def _demo_logins_ensure(*, first_store: Store, east: Region) -> None:
         Guide.objects.filter(employee_no=employee_no, user__isnull=True).update(
             user=user_model.objects.get(username=username)
         )
+
+
+# One settlement mode per demo brand, so each kind of payout shows up.
+DEMO_SETTLEMENT_MODES = {
+    "AUR": SettlementMode.T0,
+    "BMB": SettlementMode.T1,
+    "CDR": SettlementMode.MONTHLY,
+}
+DEMO_ORDER_DAYS = 30
+DEMO_MEMBER_AGE_DAYS = 45
+DEMO_ORDERS_PER_MEMBER = 1
+
+
+def _demo_commerce_ensure(rng: random.Random) -> None:
+    """Plans, settlement terms and a month of members' orders, with entries and settlements."""
+    today = timezone.localdate()
+    for brand in Brand.objects.filter(code__in=DEMO_SETTLEMENT_MODES):
+        if not CommissionPlan.objects.filter(brand=brand).exists():
+            commission_plan_create(
+                brand=brand,
+                guide_rate=Decimal("3.00"),
+                store_rate=Decimal("5.00"),
+                valid_from=today - timedelta(days=365),
+            )
+        if not SettlementTerms.objects.filter(brand=brand, store__isnull=True).exists():
+            settlement_terms_set(brand=brand, mode=DEMO_SETTLEMENT_MODES[brand.code])
+    now = timezone.now()
+    memberships = Membership.objects.filter(
+        assignment_status=Membership.Status.ASSIGNED,
+        bound_at__lte=now - timedelta(days=DEMO_ORDER_DAYS),
+    )
+    for membership in memberships.select_related("brand", "store", "customer").order_by("pk"):
+        for number in range(1, DEMO_ORDERS_PER_MEMBER + 1):
+            order_no = f"DEMO-{membership.pk}-{number}"
+            if Order.objects.filter(order_no=order_no).exists():
+                continue
+            paid_at = now - timedelta(
+                days=rng.randrange(DEMO_ORDER_DAYS), minutes=rng.randrange(600)
+            )
+            order, _created = order_ingest(
+                order_no=order_no,
+                brand=membership.brand,
+                store=membership.store,
+                amount=Decimal(rng.randrange(9_900, 99_900)) / 100,
+                paid_at=paid_at,
+                member_phone=membership.customer.phone,
+            )
+            commission_entries_write(order_id=order.pk)
+            settlement_settle_t0(order_id=order.pk)
+    # As if the nightly and monthly runs had happened: last month settled on
+    # the 1st, everything due by today settled tonight.
+    settlement_run(run_date=today.replace(day=1))
+    settlement_run(run_date=today)

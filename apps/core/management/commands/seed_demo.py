@@ -11,7 +11,7 @@ class Command(BaseCommand):
         counts = demo_seed()
         self.stdout.write(
             "Demo data: {brands} brands, {stores} stores, {guides} guides, "
-            "{members} members.".format(**counts)
+            "{members} members, {orders} orders.".format(**counts)
         )
         self.stdout.write(f"Demo logins (password {DEMO_PASSWORD}):")
         for login in DEMO_LOGINS:
