@@ -14,6 +14,7 @@ BENCHMARKS = {
     "assignment": "apps.customers.benchmarks",
     "settlement": "apps.commissions.benchmarks",
     "report": "apps.commissions.report_benchmarks",
+    "load": "apps.core.load_benchmark",
 }
 
 
