@@ -33,5 +33,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, benchmark, **options):
         module = importlib.import_module(BENCHMARKS[benchmark])
+        options.pop("stdout", None)
+        options.pop("stderr", None)
         summary = module.run(stdout=self.stdout, **options)
         self.stdout.write(json.dumps(summary, ensure_ascii=False))
