@@ -169,4 +169,6 @@ def dashboard_callback(request, context: dict) -> dict:
     context["guide_dashboard"] = guide_dashboard_context(
         request.user, scope=scope_for_request(request)
     )
+    if user_has_role(request.user, Role.HQ_OPS, Role.REGION_MANAGER):
+        context["commission_report_url"] = reverse("commission-report")
     return context

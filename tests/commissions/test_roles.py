@@ -5,26 +5,18 @@ plus, per guide, an order with a member phone, the guide's entry and the
 store's entry on it, and a settlement holding the guide's entry.
 """
 
-import datetime as dt
 from decimal import Decimal
-from types import SimpleNamespace
 
 import pytest
 from django.test import Client
 
 from apps.commissions.models import CommissionEntry, Settlement
-from tests.commissions.factories import (
-    CommissionEntryFactory,
-    CommissionPlanFactory,
-    OrderFactory,
-    SettlementFactory,
-)
+from tests.commissions.factories import CommissionPlanFactory
 from tests.conftest import token_client
 
 pytestmark = pytest.mark.django_db
 
 ADMIN_ROLES = ["hq", "region_east", "manager_sh01", "guide_sh01"]
-DAY = dt.date(2026, 11, 18)
 
 # Guide entries each role sees, named by employee no.; store entries by store code.
 SEES_GUIDE_ENTRIES = {
@@ -41,37 +33,6 @@ SEES_STORE_ENTRIES = {
     "guide_sh01": set(),
     "pos": {"SH01", "SH02", "BJ01"},
 }
-
-
-@pytest.fixture
-def ledger(org):
-    aurora = org.brands[0]
-    plan = CommissionPlanFactory(brand=aurora)
-    orders, settlements = {}, {}
-    for number, (employee_no, guide) in enumerate(org.guides.items(), start=1):
-        order = OrderFactory(
-            order_no=f"O-{employee_no}",
-            brand=aurora,
-            store=guide.store,
-            attributed_guide=guide,
-            member_phone=f"1370000{number:04d}",
-            business_date=DAY,
-        )
-        settlement = SettlementFactory(guide=guide, brand=aurora, period_start=DAY)
-        for beneficiary, entry_guide, rate in (("guide", guide, "3.00"), ("store", None, "5.00")):
-            CommissionEntryFactory(
-                order=order,
-                beneficiary=beneficiary,
-                guide=entry_guide,
-                store=guide.store,
-                brand=aurora,
-                plan=plan,
-                business_date=DAY,
-                rate=Decimal(rate),
-                settlement=settlement if entry_guide else None,
-            )
-        orders[employee_no], settlements[employee_no] = order, settlement
-    return SimpleNamespace(orders=orders, settlements=settlements)
 
 
 def logged_in(org, role: str) -> Client:
