@@ -42,10 +42,9 @@ def commission_report_view(request):
     if export is not None:
         return export
     filters = query.report_filters()
-    rows = [
-        reports.report_row(row)
-        for row in reports.commission_report_rows(scope=scope, filters=filters)[: ROWS_SHOWN + 1]
-    ]
+    rows, totals = reports.report_with_totals(
+        reports.commission_report_rows(scope=scope, filters=filters)
+    )
     shown = rows[:ROWS_SHOWN]
     highest = max((abs(row["amount"]) for row in shown), default=0)
     for row in shown:
@@ -55,7 +54,7 @@ def commission_report_view(request):
     context.update(
         rows=shown,
         more_rows=len(rows) > ROWS_SHOWN,
-        totals=reports.commission_report_totals(scope=scope, filters=filters),
+        totals=totals,
         group_by=filters.group_by,
         query_string=query_string.urlencode(),
     )

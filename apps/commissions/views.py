@@ -149,15 +149,11 @@ def commission_report_response(query: CommissionReportQuerySerializer, *, scope:
     export = query.validated_data.get("export")
     if not export:
         return None
-    rows = reports.commission_report_rows(scope=scope, filters=filters)
+    report = reports.commission_report_rows(scope=scope, filters=filters)
     filename = f"commission-report-{filters.group_by}"
-
-    def totals():
-        return reports.commission_report_totals(scope=scope, filters=filters)
-
     if export == "csv":
-        return reports.report_csv_response(rows, totals, filename=filename)
-    return reports.report_xlsx_response(rows, totals, filename=filename)
+        return reports.report_csv_response(report, filename=filename)
+    return reports.report_xlsx_response(report, filename=filename)
 
 
 class CommissionReportView(APIView):
@@ -190,10 +186,8 @@ class CommissionReportView(APIView):
         if export is not None:
             return export
         filters = query.report_filters()
-        rows = reports.commission_report_rows(scope=scope, filters=filters)
-        body = {
-            "group_by": filters.group_by,
-            "rows": [reports.report_row(row) for row in rows],
-            "totals": reports.commission_report_totals(scope=scope, filters=filters),
-        }
+        rows, totals = reports.report_with_totals(
+            reports.commission_report_rows(scope=scope, filters=filters)
+        )
+        body = {"group_by": filters.group_by, "rows": rows, "totals": totals}
         return Response(CommissionReportSerializer(body).data)

@@ -15,7 +15,12 @@ from django.test import Client
 from openpyxl import load_workbook
 
 from apps.commissions import services
-from apps.commissions.reports import ReportFilters, commission_report_rows
+from apps.commissions.reports import (
+    ReportFilters,
+    commission_report_rows,
+    commission_report_totals,
+    report_with_totals,
+)
 from apps.core.scoping import scope_for_user
 from tests.conftest import token_client
 
@@ -37,10 +42,10 @@ def report(org, role="hq", **params):
 def test_grouped_by_store_with_a_totals_row(org, ledger):
     rows, totals = report(org, group_by="store")
 
-    assert rows == [
-        ("BJ01", 2, "200.00", "8.00"),
+    assert rows == [  # in the order the stores were created
         ("SH01", 4, "400.00", "16.00"),
         ("SH02", 2, "200.00", "8.00"),
+        ("BJ01", 2, "200.00", "8.00"),
     ]
     assert totals == {"entries": 8, "base_amount": "800.00", "amount": "32.00"}
 
@@ -55,10 +60,10 @@ def test_grouped_by_region_guide_brand_day_and_month(org, ledger):
     assert by_region == [("EAST-SH", 6, "600.00", "24.00"), ("NORTH", 2, "200.00", "8.00")]
     assert by_guide == [
         ("", 4, "400.00", "20.00"),  # the stores' own lines
-        ("G-BJ01", 1, "100.00", "3.00"),
+        ("M-SH01", 1, "100.00", "3.00"),
         ("G-SH01", 1, "100.00", "3.00"),
         ("G-SH02", 1, "100.00", "3.00"),
-        ("M-SH01", 1, "100.00", "3.00"),
+        ("G-BJ01", 1, "100.00", "3.00"),
     ]
     assert by_brand == [("AUR", 8, "800.00", "32.00")]
     assert by_day == [("2026-11-18", 8, "800.00", "32.00")]
@@ -126,19 +131,25 @@ def test_bad_filters_are_400_naming_the_field(org, params, field):
     assert list(response.json()) == [field]
 
 
-def test_report_is_two_aggregate_queries(org, ledger, django_assert_num_queries):
+def test_report_is_one_aggregate_query_and_one_for_labels_and_totals_match_the_entries(
+    org, ledger, django_assert_num_queries
+):
     scope = scope_for_user(org.users["hq"])
+    filters = ReportFilters(group_by="region")
 
-    with django_assert_num_queries(1):
-        rows = list(commission_report_rows(scope=scope, filters=ReportFilters(group_by="region")))
+    with django_assert_num_queries(2):
+        rows, totals = report_with_totals(commission_report_rows(scope=scope, filters=filters))
 
     assert len(rows) == 2
+    assert totals == commission_report_totals(scope=scope, filters=filters)
+    assert totals["amount"] == Decimal("32.00")
 
 
 def test_api_query_count_is_pinned(org, ledger, django_assert_num_queries):
     client = token_client(org.users["hq"])
 
-    # token, the user's roles, the grouped rows, the totals
+    # token, the user's roles, the grouped rows, their labels; the totals are
+    # added up from the grouped rows
     with django_assert_num_queries(4):
         assert client.get(URL, {"group_by": "guide"}).status_code == 200
 
