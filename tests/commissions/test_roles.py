@@ -8,10 +8,16 @@ store's entry on it, and a settlement holding the guide's entry.
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from apps.commissions.models import CommissionEntry, Settlement
-from tests.commissions.factories import CommissionPlanFactory
+from tests.commissions.factories import (
+    CommissionEntryFactory,
+    CommissionPlanFactory,
+    SettlementFactory,
+)
 from tests.conftest import token_client
 
 pytestmark = pytest.mark.django_db
@@ -215,3 +221,26 @@ def test_api_orders_never_carry_the_member_phone(org, ledger):
     body = token_client(org.users["pos"]).get("/api/v1/orders/O-G-SH01/").json()
 
     assert "member_phone" not in body
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/commissions/commissionentry/",
+        "/admin/commissions/settlement/",
+        "/admin/commissions/order/",
+    ],
+)
+def test_ledger_lists_query_count_does_not_grow_with_rows(org, ledger, url):
+    client = logged_in(org, "hq")
+    client.get(url)  # warm the per-process caches (content types, …)
+    with CaptureQueriesContext(connection) as four_orders:
+        client.get(url)
+    for guide in org.guides.values():
+        CommissionEntryFactory(guide=guide, brand=org.brands[0])
+        SettlementFactory(guide=guide, brand=org.brands[0])
+
+    with CaptureQueriesContext(connection) as eight_orders:
+        client.get(url)
+
+    assert len(eight_orders) == len(four_orders)
