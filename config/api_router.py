@@ -1,8 +1,10 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from apps.commissions.views import (
     CommissionEntryViewSet,
     CommissionPlanViewSet,
+    CommissionReportView,
     OrderViewSet,
     SettlementTermsViewSet,
     SettlementViewSet,
@@ -24,4 +26,7 @@ router.register("commission-entries", CommissionEntryViewSet, basename="commissi
 router.register("settlements", SettlementViewSet, basename="settlement")
 
 app_name = "api"
-urlpatterns = router.urls
+urlpatterns = [
+    path("reports/commissions/", CommissionReportView.as_view(), name="report-commissions"),
+    *router.urls,
+]

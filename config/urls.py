@@ -4,12 +4,18 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from apps.commissions.admin_views import commission_report_view
 from apps.core.views import health
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("health/", health, name="health"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path(
+        f"{settings.ADMIN_URL}commissions/report/",
+        admin.site.admin_view(commission_report_view),
+        name="commission-report",
+    ),
     path(settings.ADMIN_URL, admin.site.urls),
     path("api/v1/", include("config.api_router")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

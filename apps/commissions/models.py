@@ -3,6 +3,7 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from apps.guides.models import Guide
 from apps.stores.models import Brand, Store
@@ -63,6 +64,7 @@ class BrandCommissionPolicy(models.Model):
         choices=AttributionPolicy.choices,
         default=AttributionPolicy.ORDER_GUIDE_FIRST,
     )
+    history = HistoricalRecords(verbose_name=_("brand commission policy history"))
 
     class Meta:
         verbose_name = _("brand commission policy")
@@ -91,6 +93,7 @@ class SettlementTerms(models.Model):
     hold_days = models.PositiveSmallIntegerField(
         _("hold (days)"), default=1, help_text=_("Days after the business date; T+N only.")
     )
+    history = HistoricalRecords(verbose_name=_("settlement terms history"))
 
     class Meta:
         verbose_name = _("settlement terms")
@@ -150,6 +153,7 @@ class CommissionPlan(models.Model):
         _("specificity"), choices=Specificity.choices, editable=False
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    history = HistoricalRecords(verbose_name=_("commission plan history"))
 
     class Meta:
         verbose_name = _("commission plan")
@@ -347,6 +351,9 @@ class Settlement(models.Model):
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
     run_token = models.CharField(_("run"), max_length=32, db_index=True, editable=False)
     created_at = models.DateTimeField(_("settled at"), auto_now_add=True)
+    # Settlement runs write rows in bulk SQL; the history keeps the later
+    # changes (carry-forward, status and payout) with who made them and when.
+    history = HistoricalRecords(verbose_name=_("settlement history"))
 
     class Meta:
         verbose_name = _("settlement")

@@ -12,8 +12,9 @@ from apps.commissions.models import (
     Settlement,
     SettlementTerms,
 )
+from apps.commissions.reports import Grouping, ReportFilters, SettlementStatus
 from apps.guides.models import Guide
-from apps.stores.models import Brand, Store
+from apps.stores.models import Brand, Region, Store
 
 MIN_AMOUNT = Decimal("0.01")
 
@@ -170,3 +171,71 @@ class SettlementSerializer(serializers.ModelSerializer):
 
 class MarkPaidSerializer(serializers.Serializer):
     payout_ref = serializers.CharField(max_length=100)
+
+
+class CommissionReportQuerySerializer(serializers.Serializer):
+    """The report's filters; codes become rows, so an unknown code is a 400 naming the field."""
+
+    date_from = serializers.DateField(required=False, help_text="First business date, inclusive.")
+    date_to = serializers.DateField(required=False, help_text="Last business date, inclusive.")
+    brand = serializers.SlugRelatedField(
+        slug_field="code", queryset=Brand.objects.all(), required=False
+    )
+    region = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=Region.objects.all(),
+        required=False,
+        help_text="Region code; its sub-regions are included.",
+    )
+    store = serializers.SlugRelatedField(
+        slug_field="code", queryset=Store.objects.all(), required=False
+    )
+    guide = serializers.SlugRelatedField(
+        slug_field="employee_no", queryset=Guide.objects.all(), required=False
+    )
+    status = serializers.ChoiceField(
+        choices=[choice for choice, _label in SettlementStatus.CHOICES], required=False
+    )
+    group_by = serializers.ChoiceField(
+        choices=[choice for choice, _label in Grouping.CHOICES], default=Grouping.STORE
+    )
+    export = serializers.ChoiceField(choices=["csv", "xlsx"], required=False)
+
+    def validate(self, attrs):
+        date_from, date_to = attrs.get("date_from"), attrs.get("date_to")
+        if date_from and date_to and date_from > date_to:
+            raise serializers.ValidationError({"date_to": "Must not be before date_from."})
+        return attrs
+
+    def report_filters(self) -> ReportFilters:
+        data = self.validated_data
+        return ReportFilters(
+            group_by=data["group_by"],
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+            brand_id=data["brand"].pk if data.get("brand") else None,
+            region_id=data["region"].pk if data.get("region") else None,
+            store_id=data["store"].pk if data.get("store") else None,
+            guide_id=data["guide"].pk if data.get("guide") else None,
+            status=data.get("status"),
+        )
+
+
+class CommissionReportRowSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    entries = serializers.IntegerField()
+    base_amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+
+
+class CommissionReportTotalsSerializer(serializers.Serializer):
+    entries = serializers.IntegerField()
+    base_amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+    amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+
+
+class CommissionReportSerializer(serializers.Serializer):
+    group_by = serializers.CharField()
+    rows = CommissionReportRowSerializer(many=True)
+    totals = CommissionReportTotalsSerializer()

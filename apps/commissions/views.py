@@ -1,14 +1,19 @@
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from apps.commissions import selectors, services
+from apps.commissions import reports, selectors, services
 from apps.commissions.filters import CommissionEntryFilter, SettlementFilter
 from apps.commissions.models import CommissionPlan, Order, SettlementTerms
 from apps.commissions.serializers import (
     CommissionEntrySerializer,
     CommissionPlanSerializer,
+    CommissionReportQuerySerializer,
+    CommissionReportSerializer,
     MarkPaidSerializer,
     OrderInputSerializer,
     OrderSerializer,
@@ -19,7 +24,7 @@ from apps.commissions.serializers import (
 )
 from apps.core.api import Conflict, IsHQ
 from apps.core.roles import Role, user_has_role
-from apps.core.scoping import scope_for_user
+from apps.core.scoping import Scope, scope_for_request, scope_for_user
 
 
 class IsHQOrIntegration(permissions.BasePermission):
@@ -127,3 +132,62 @@ class SettlementViewSet(viewsets.ReadOnlyModelViewSet):
             settlement=self.get_object(), payout_ref=serializer.validated_data["payout_ref"]
         )
         return Response(SettlementSerializer(settlement).data)
+
+
+class CanReadCommissionReport(permissions.BasePermission):
+    """HQ operations, and region managers within their regions."""
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated) and user_has_role(
+            request.user, Role.HQ_OPS, Role.REGION_MANAGER
+        )
+
+
+def commission_report_response(query: CommissionReportQuerySerializer, *, scope: Scope):
+    """Answer a validated report query: the CSV or XLSX export, or None for the caller to render."""
+    filters = query.report_filters()
+    export = query.validated_data.get("export")
+    if not export:
+        return None
+    report = reports.commission_report_rows(scope=scope, filters=filters)
+    filename = f"commission-report-{filters.group_by}"
+    if export == "csv":
+        return reports.report_csv_response(report, filename=filename)
+    return reports.report_xlsx_response(report, filename=filename)
+
+
+class CommissionReportView(APIView):
+    """Commission per region, store, guide, brand, day or month, with a totals row.
+
+    Filters: ``date_from``/``date_to`` (business dates, inclusive), ``brand``,
+    ``region`` (with its sub-regions), ``store``, ``guide``, ``status``
+    (``unsettled``/``settled``/``paid``); ``group_by``; ``export=csv|xlsx``
+    streams a file instead of JSON.
+    """
+
+    permission_classes = [CanReadCommissionReport]
+
+    @extend_schema(
+        parameters=[CommissionReportQuerySerializer],
+        responses={
+            200: CommissionReportSerializer,
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="export=csv"),
+            (
+                200,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ): OpenApiResponse(OpenApiTypes.BINARY, description="export=xlsx"),
+        },
+    )
+    def get(self, request):
+        query = CommissionReportQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        scope = scope_for_request(request)
+        export = commission_report_response(query, scope=scope)
+        if export is not None:
+            return export
+        filters = query.report_filters()
+        rows, totals = reports.report_with_totals(
+            reports.commission_report_rows(scope=scope, filters=filters)
+        )
+        body = {"group_by": filters.group_by, "rows": rows, "totals": totals}
+        return Response(CommissionReportSerializer(body).data)

@@ -118,6 +118,13 @@ class ScopedModelAdmin(HQWritableModelAdmin):
         ]
 
 
+class HQWritableHistoryAdmin(SimpleHistoryAdmin, HQWritableModelAdmin):
+    """HQ-written master data whose change history (who, when) HQ operations read."""
+
+    def has_view_history_or_change_history_permission(self, request, obj=None):
+        return self.is_hq(request)
+
+
 class ScopedHistoryAdmin(SimpleHistoryAdmin, ScopedModelAdmin):
     """A scoped admin whose change history (who changed what, when) HQ operations read.
 

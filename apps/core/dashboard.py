@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.apps import apps
-from django.db.models import Count
+from django.db.models import Count, Q, Sum
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
@@ -52,24 +52,54 @@ def week_start(today: dt.date) -> dt.datetime:
 def commission_summary(*, scope: Scope, today: dt.date) -> CommissionSummary:
     """Return today's and this month's commission of ``scope`` and the last 30 days' totals.
 
-    TODO(commissions): until the commission ledger is merged this returns
-    zeros with ``available=False``. It will read ``CommissionEntry`` rows
-    (fields ``brand``, beneficiary ``guide`` / ``store``, ``business_date``,
-    ``amount`` as Decimal, nullable ``settlement``) narrowed by
-    ``scope_queryset(entries, scope, store_field="store", guide_field="guide")``:
-    settled = entries with a settlement, unsettled = entries without one;
-    ``today`` is ``business_date == today``, ``month`` is business dates from
-    the first of ``today``'s month, ``daily`` sums ``amount`` per business date
-    over the ``CHART_DAYS`` days ending today (missing days as zero), all as
-    sums of entries, never recomputed from rates.
+    Reads ``CommissionEntry`` rows narrowed by ``scope_queryset`` (a guide's
+    own entries, a store manager's store's): settled = entries a settlement
+    holds, unsettled = the rest; ``today`` is ``business_date == today``,
+    ``month`` runs from the first of ``today``'s month, ``daily`` sums
+    ``amount`` per business date over the ``CHART_DAYS`` days ending today
+    (missing days as zero). Every figure is a sum of entries in the database,
+    never recomputed from rates: two queries in all.
     """
     days = [today - dt.timedelta(days=offset) for offset in range(CHART_DAYS - 1, -1, -1)]
-    return CommissionSummary(
-        today=CommissionSplit(),
-        month=CommissionSplit(),
-        daily=[(day, ZERO) for day in days],
-        available=apps.is_installed("apps.commissions"),
+    if not apps.is_installed("apps.commissions"):
+        return CommissionSummary(
+            today=CommissionSplit(),
+            month=CommissionSplit(),
+            daily=[(day, ZERO) for day in days],
+            available=False,
+        )
+    from apps.commissions.models import CommissionEntry
+
+    entries = scope_queryset(CommissionEntry.objects.order_by(), scope)
+    month_start = today.replace(day=1)
+    is_today = Q(business_date=today)
+    is_settled = Q(settlement__isnull=False)
+    figures = entries.filter(business_date__gte=month_start, business_date__lte=today).aggregate(
+        today_settled=Sum("amount", filter=is_today & is_settled),
+        today_unsettled=Sum("amount", filter=is_today & ~is_settled),
+        month_settled=Sum("amount", filter=is_settled),
+        month_unsettled=Sum("amount", filter=~is_settled),
     )
+    figures = {name: _money(value) for name, value in figures.items()}
+    per_day = dict(
+        entries.filter(business_date__gte=days[0], business_date__lte=today)
+        .values("business_date")
+        .annotate(total=Sum("amount"))
+        .values_list("business_date", "total")
+    )
+    return CommissionSummary(
+        today=CommissionSplit(figures["today_settled"], figures["today_unsettled"]),
+        month=CommissionSplit(figures["month_settled"], figures["month_unsettled"]),
+        daily=[(day, _money(per_day.get(day))) for day in days],
+        available=True,
+    )
+
+
+def _money(value) -> Decimal:
+    """Return a database sum as a 2-decimal Decimal (SQLite may hand back floats)."""
+    if value is None:
+        return ZERO
+    return Decimal(str(value)).quantize(ZERO)
 
 
 def _admin_changelist_url(app_label: str, model_name: str) -> str | None:
@@ -139,4 +169,6 @@ def dashboard_callback(request, context: dict) -> dict:
     context["guide_dashboard"] = guide_dashboard_context(
         request.user, scope=scope_for_request(request)
     )
+    if user_has_role(request.user, Role.HQ_OPS, Role.REGION_MANAGER):
+        context["commission_report_url"] = reverse("commission-report")
     return context

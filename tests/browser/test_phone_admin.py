@@ -5,10 +5,14 @@ Drives Debian's chromium (``/usr/bin/chromium``) through Playwright; never
 to look at.
 """
 
+import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
+from tests.commissions.factories import CommissionEntryFactory, SettlementFactory
 from tests.factories import CustomerFactory, MembershipFactory
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -44,6 +48,18 @@ def guide_with_members(org):
         MembershipFactory(
             guide=guide, customer=CustomerFactory(phone=f"1367777{number:04d}", name=name)
         )
+    # Some commission over the last 30 days, today's partly settled.
+    today = timezone.localdate()
+    settlement = SettlementFactory(guide=guide, brand=org.brands[0], period_start=today)
+    for days_ago in range(0, 30, 2):
+        CommissionEntryFactory(
+            guide=guide,
+            brand=org.brands[0],
+            business_date=today - dt.timedelta(days=days_ago),
+            base_amount=Decimal(f"{180 + 23 * (days_ago % 7)}.00"),
+            settlement=settlement if days_ago == 0 else None,
+        )
+    CommissionEntryFactory(guide=guide, brand=org.brands[0], business_date=today)
     return org.users["guide_sh01"]
 
 

@@ -5,9 +5,15 @@ from decimal import Decimal
 
 import factory
 
-from apps.commissions.models import CommissionPlan, Order, SettlementTerms
+from apps.commissions.models import (
+    CommissionEntry,
+    CommissionPlan,
+    Order,
+    Settlement,
+    SettlementTerms,
+)
 from apps.commissions.services import business_date_of, plan_specificity
-from tests.factories import BrandFactory, StoreFactory
+from tests.factories import BrandFactory, GuideFactory, StoreFactory
 
 PAID_AT = dt.datetime(2026, 3, 10, 10, 30, tzinfo=dt.UTC)  # 18:30 in Shanghai
 
@@ -58,3 +64,55 @@ class OrderFactory(factory.django.DjangoModelFactory):
         lambda o: "order_guide" if o.attributed_guide else "none"
     )
     request_hash = "factory"
+
+
+class CommissionEntryFactory(factory.django.DjangoModelFactory):
+    """A guide's ledger line on a fresh order of ``guide``'s store; pass ``guide=None`` and
+    ``beneficiary="store"`` for the store's line."""
+
+    class Meta:
+        model = CommissionEntry
+
+    beneficiary = "guide"
+    guide = factory.SubFactory(GuideFactory)
+    store = factory.LazyAttribute(lambda o: o.guide.store if o.guide else StoreFactory())
+    brand = factory.LazyAttribute(lambda o: o.store.brands.first() or BrandFactory())
+    order = factory.LazyAttribute(
+        lambda o: OrderFactory(
+            brand=o.brand,
+            store=o.store,
+            attributed_guide=o.guide,
+            business_date=o.business_date,
+            amount=o.base_amount,
+        )
+    )
+    plan = factory.LazyAttribute(lambda o: CommissionPlanFactory(brand=o.brand))
+    category = ""
+    business_date = dt.date(2026, 3, 10)
+    base_amount = Decimal("100.00")
+    rate = Decimal("3.00")
+    amount = factory.LazyAttribute(
+        lambda o: (o.base_amount * o.rate / 100).quantize(Decimal("0.01"))
+    )
+    mode = "T1"
+    hold_days = 1
+    settlement = None
+    created_at = PAID_AT
+
+
+class SettlementFactory(factory.django.DjangoModelFactory):
+    """A guide's settlement; ``total`` equals ``entries_total``."""
+
+    class Meta:
+        model = Settlement
+
+    beneficiary = "guide"
+    guide = factory.SubFactory(GuideFactory)
+    store = factory.LazyAttribute(lambda o: o.guide.store)
+    brand = factory.LazyAttribute(lambda o: o.store.brands.first() or BrandFactory())
+    mode = "T1"
+    period_start = dt.date(2026, 3, 10)
+    period_end = factory.SelfAttribute("period_start")
+    entries_total = Decimal("0.00")
+    total = factory.LazyAttribute(lambda o: o.entries_total)
+    run_token = "factory"

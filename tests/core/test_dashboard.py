@@ -7,8 +7,15 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from apps.core.dashboard import CHART_DAYS, guide_dashboard_context, week_start
+from apps.core.dashboard import (
+    CHART_DAYS,
+    CommissionSplit,
+    commission_summary,
+    guide_dashboard_context,
+    week_start,
+)
 from apps.core.scoping import scope_for_user
+from tests.commissions.factories import CommissionEntryFactory, SettlementFactory
 from tests.factories import CustomerFactory, MembershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -58,16 +65,64 @@ def test_store_manager_sees_the_whole_stores_new_members(org):
     assert dashboard["new_members_count"] == 2  # M-SH01's and G-SH01's, not SH02's
 
 
-def test_commission_reads_zero_until_the_ledger_exists(org):
+def test_commission_reads_zero_without_entries(org):
     dashboard = dashboard_of(org.users["guide_sh01"])
 
     commission = dashboard["commission"]
+    assert commission.available is True
     assert (commission.today.settled, commission.today.unsettled) == (Decimal("0.00"),) * 2
     assert commission.month.total == Decimal("0.00")
     assert len(dashboard["chart"]) == CHART_DAYS
     assert dashboard["chart"][-1]["day"] == WEDNESDAY
     assert {bar["height"] for bar in dashboard["chart"]} == {0}
     assert dashboard["links"]["members"] == "/admin/customers/membership/"
+    assert dashboard["links"]["statement"] == "/admin/commissions/commissionentry/"
+
+
+def _entry(org, employee_no, business_date, amount, *, settled=False):
+    guide = org.guides[employee_no]
+    settlement = SettlementFactory(guide=guide, period_start=business_date) if settled else None
+    return CommissionEntryFactory(
+        guide=guide,
+        brand=org.brands[0],
+        business_date=business_date,
+        amount=Decimal(amount),
+        settlement=settlement,
+    )
+
+
+def test_guide_sees_own_commission_split_by_settlement_and_per_day(org, django_assert_num_queries):
+    yesterday = WEDNESDAY - dt.timedelta(days=1)
+    _entry(org, "G-SH01", WEDNESDAY, "3.10", settled=True)
+    _entry(org, "G-SH01", WEDNESDAY, "1.25")
+    _entry(org, "G-SH01", yesterday, "2.00")
+    _entry(org, "G-SH01", dt.date(2026, 10, 31), "50.00")  # last month: chart only
+    _entry(org, "G-SH02", WEDNESDAY, "99.00")  # another store's guide
+    _entry(org, "M-SH01", WEDNESDAY, "7.00")  # the manager's own line
+    user = org.users["guide_sh01"]
+    scope = scope_for_user(user)
+
+    with django_assert_num_queries(2):
+        summary = commission_summary(scope=scope, today=WEDNESDAY)
+
+    assert summary.today == CommissionSplit(Decimal("3.10"), Decimal("1.25"))
+    assert summary.month == CommissionSplit(Decimal("3.10"), Decimal("3.25"))
+    daily = dict(summary.daily)
+    assert daily[WEDNESDAY] == Decimal("4.35")
+    assert daily[yesterday] == Decimal("2.00")
+    assert daily[dt.date(2026, 10, 31)] == Decimal("50.00")
+    assert sum(daily.values()) == Decimal("56.35")
+    assert all(isinstance(amount, Decimal) for amount in daily.values())
+
+
+def test_store_manager_sees_the_stores_commission(org):
+    _entry(org, "G-SH01", WEDNESDAY, "1.00")
+    _entry(org, "M-SH01", WEDNESDAY, "2.00", settled=True)
+    _entry(org, "G-SH02", WEDNESDAY, "99.00")
+
+    summary = commission_summary(scope=scope_for_user(org.users["manager_sh01"]), today=WEDNESDAY)
+
+    assert summary.today == CommissionSplit(Decimal("2.00"), Decimal("1.00"))
 
 
 @pytest.mark.parametrize("role", ["hq", "region_east"])
