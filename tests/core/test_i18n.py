@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 ROOT = Path(__file__).resolve().parents[2]
-CATALOGUE = ROOT / "locale" / "zh_Hans" / "LC_MESSAGES"
+CATALOGUE = ROOT / "config" / "locale" / "zh_Hans" / "LC_MESSAGES"
 
 
 def po_entries() -> dict[str, str]:
