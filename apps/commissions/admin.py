@@ -21,20 +21,16 @@ from apps.commissions.models import (
     Settlement,
     SettlementTerms,
 )
-from apps.core.admin_scoping import HQWritableHistoryAdmin, ScopedHistoryAdmin, ScopedModelAdmin
+from apps.core.admin_scoping import (
+    HQWritableHistoryAdmin,
+    ReadOnlyAdminMixin,
+    ScopedHistoryAdmin,
+    ScopedModelAdmin,
+)
 
 
-class ReadOnlyScopedAdmin(ScopedModelAdmin):
+class ReadOnlyScopedAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
     """Ledger rows are append-only: the admin shows them, scoped, and never writes them."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(BrandCommissionPolicy)

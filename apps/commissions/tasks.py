@@ -4,29 +4,24 @@ import datetime as dt
 import logging
 
 from celery import shared_task
-from django.db import OperationalError
 from django.utils import timezone
 
 from apps.commissions import services
 from apps.commissions.calculations import month_bounds
 from apps.commissions.models import Order, SettlementMode
+from apps.core.tasking import TRANSIENT_RETRY, id_from_message
 
 logger = logging.getLogger(__name__)
 
-TRANSIENT_RETRY = {
-    "autoretry_for": (OperationalError,),
-    "retry_backoff": 2,
-    "retry_backoff_max": 300,
-    "retry_jitter": True,
-    "max_retries": 8,
-}
+# Settlement runs may wait out a long lock (a concurrent run), so they retry
+# longer than the shared default.
+LEDGER_RETRY = {**TRANSIENT_RETRY, "retry_backoff_max": 300, "max_retries": 8}
 
 
-@shared_task(name="apps.commissions.tasks.commission_entries_write", **TRANSIENT_RETRY)
+@shared_task(name="apps.commissions.tasks.commission_entries_write", **LEDGER_RETRY)
 def commission_entries_write(order_id) -> int:
     """Write an order's missing entries (and its refunds'), then settle what is T+0."""
-    if not isinstance(order_id, int) or isinstance(order_id, bool):
-        logger.error("commission_entries_write: dropping malformed order id %r", order_id)
+    if id_from_message(order_id, task="commission_entries_write", field="order_id") is None:
         return 0
     if not Order.objects.filter(pk=order_id).exists():
         logger.error("commission_entries_write: dropping unknown order id %s", order_id)
@@ -36,7 +31,7 @@ def commission_entries_write(order_id) -> int:
     return written
 
 
-@shared_task(name="apps.commissions.tasks.settlement_run_nightly", **TRANSIENT_RETRY)
+@shared_task(name="apps.commissions.tasks.settlement_run_nightly", **LEDGER_RETRY)
 def settlement_run_nightly(run_date: str | None = None) -> int:
     """Settle T+1 / T+N entries due today; returns the number of settlements written."""
     day = _parse_date(run_date)
@@ -46,7 +41,7 @@ def settlement_run_nightly(run_date: str | None = None) -> int:
     return services.settlement_run(run_date=day, modes=modes).settlement_count
 
 
-@shared_task(name="apps.commissions.tasks.settlement_run_monthly", **TRANSIENT_RETRY)
+@shared_task(name="apps.commissions.tasks.settlement_run_monthly", **LEDGER_RETRY)
 def settlement_run_monthly(run_date: str | None = None) -> int:
     """Settle the previous month's monthly entries."""
     day = _parse_date(run_date)

@@ -43,6 +43,19 @@ def masked_phone_display(path: str, *, masks: bool, description=None) -> Callabl
     )
 
 
+class ReadOnlyAdminMixin:
+    """For append-only or system-maintained rows: the admin shows them and never writes."""
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class HQWritableModelAdmin(ModelAdmin):
     """Master data every staff role may read and only HQ operations may write."""
 

@@ -19,14 +19,12 @@ TRANSIENT_RETRY = {
 
 
 def id_from_message(value, *, task: str, field: str) -> int | None:
-    """Return ``value`` as a positive id, or log the malformed message and return None."""
-    if isinstance(value, bool):
-        value = None
-    try:
-        parsed = int(value)
-    except (TypeError, ValueError):
-        parsed = 0
-    if parsed <= 0 or str(parsed) != str(value).strip():
-        logger.error("%s: dropping malformed message, %s=%r", task, field, value)
-        return None
-    return parsed
+    """Return ``value`` if it is a positive integer id; else log the malformed message, None.
+
+    Messages are JSON, so an id arrives as an integer: anything else (a string,
+    a float, a boolean) is malformed.
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    logger.error("%s: dropping malformed message, %s=%r", task, field, value)
+    return None

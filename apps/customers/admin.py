@@ -4,7 +4,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import TabularInline
 
-from apps.core.admin_scoping import ScopedModelAdmin
+from apps.core.admin_scoping import ReadOnlyAdminMixin, ScopedModelAdmin
 from apps.core.roles import Role, user_has_role
 from apps.customers.models import AssignmentEvent, Customer, Membership
 from apps.customers.selectors import customer_list
@@ -99,7 +99,7 @@ class MembershipAdmin(ScopedModelAdmin):
 
 
 @admin.register(AssignmentEvent)
-class AssignmentEventAdmin(ScopedModelAdmin):
+class AssignmentEventAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
     list_display = ["membership", "reason", "from_store", "from_guide", "to_store", "to_guide"]
     list_filter = ["reason"]
     list_select_related = ["membership__customer", "membership__brand", "from_store",
@@ -107,12 +107,3 @@ class AssignmentEventAdmin(ScopedModelAdmin):
     date_hierarchy = "created_at"
     scope_store_path = "membership__store"
     scope_guide_path = "membership__guide"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

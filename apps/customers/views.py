@@ -5,7 +5,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from apps.core.roles import Role, user_has_role
-from apps.core.scoping import scope_for_user
+from apps.core.scoping import scope_for_request
 from apps.customers.filters import MembershipFilter
 from apps.customers.selectors import membership_list
 from apps.customers.serializers import (
@@ -27,9 +27,7 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return membership_list(scope=self._scope())
 
     def _scope(self):
-        if not hasattr(self, "_cached_scope"):
-            self._cached_scope = scope_for_user(self.request.user)
-        return self._cached_scope
+        return scope_for_request(self.request)
 
     def get_serializer_context(self):
         context = super().get_serializer_context()

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin
 
-from apps.core.admin_scoping import HQWritableModelAdmin, ScopedHistoryAdmin
+from apps.core.admin_scoping import HQWritableModelAdmin, ReadOnlyAdminMixin, ScopedHistoryAdmin
 from apps.stores.models import Brand, Region, Store, StoreNetworkVersion
 from apps.stores.services import store_changed
 
@@ -54,16 +54,7 @@ class StoreAdmin(ScopedHistoryAdmin):
 
 
 @admin.register(StoreNetworkVersion)
-class StoreNetworkVersionAdmin(ModelAdmin):
+class StoreNetworkVersionAdmin(ReadOnlyAdminMixin, ModelAdmin):
     """Read-only: the counter moves by itself whenever stores change."""
 
     list_display = ["version"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
