@@ -7,6 +7,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from apps.commissions.admin_views import commission_report_view
 from apps.core.views import health
 
+handler404 = "apps.core.views.page_not_found"
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("health/", health, name="health"),

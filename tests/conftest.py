@@ -121,6 +121,14 @@ def org(db):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with no rate-limit counts left by an earlier one."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_store_index():
     """Each test starts with no cached nearest-store index.
 

@@ -73,8 +73,10 @@ class RefundInputSerializer(serializers.Serializer):
 class OrderSerializer(serializers.ModelSerializer):
     brand = serializers.SlugRelatedField(slug_field="code", read_only=True)
     store = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    guide = serializers.SlugRelatedField(slug_field="employee_no", read_only=True)
-    attributed_guide = serializers.SlugRelatedField(slug_field="employee_no", read_only=True)
+    guide = serializers.SlugRelatedField(slug_field="employee_no", read_only=True, allow_null=True)
+    attributed_guide = serializers.SlugRelatedField(
+        slug_field="employee_no", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Order
@@ -141,10 +143,10 @@ class SettlementTermsSerializer(serializers.ModelSerializer):
 
 class CommissionEntrySerializer(serializers.ModelSerializer):
     order_no = serializers.CharField(source="order.order_no")
-    refund_no = serializers.CharField(source="refund.refund_no", default=None)
+    refund_no = serializers.CharField(source="refund.refund_no", default=None, allow_null=True)
     brand = serializers.CharField(source="brand.code")
     store = serializers.CharField(source="store.code")
-    guide = serializers.CharField(source="guide.employee_no", default=None)
+    guide = serializers.CharField(source="guide.employee_no", default=None, allow_null=True)
 
     class Meta:
         model = CommissionEntry
@@ -158,7 +160,7 @@ class CommissionEntrySerializer(serializers.ModelSerializer):
 class SettlementSerializer(serializers.ModelSerializer):
     brand = serializers.CharField(source="brand.code")
     store = serializers.CharField(source="store.code")
-    guide = serializers.CharField(source="guide.employee_no", default=None)
+    guide = serializers.CharField(source="guide.employee_no", default=None, allow_null=True)
 
     class Meta:
         model = Settlement

@@ -1,8 +1,8 @@
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -24,6 +24,7 @@ from apps.commissions.serializers import (
 )
 from apps.core.api import Conflict, IsHQ
 from apps.core.roles import Role, user_has_role
+from apps.core.schema import ErrorDetailSerializer
 from apps.core.scoping import Scope, scope_for_request, scope_for_user
 
 
@@ -32,6 +33,9 @@ class IsHQOrIntegration(permissions.BasePermission):
         return bool(request.user and request.user.is_authenticated) and user_has_role(
             request.user, Role.HQ_OPS, Role.INTEGRATION
         )
+
+
+CONFLICT_DESCRIPTION = "The number exists with different content."
 
 
 class OrderViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -50,6 +54,14 @@ class OrderViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, viewsets.
             return RefundInputSerializer
         return OrderSerializer
 
+    @extend_schema(
+        request=OrderInputSerializer,
+        responses={
+            201: OrderSerializer,
+            200: OpenApiResponse(OrderSerializer, description="The same order sent again."),
+            409: OpenApiResponse(ErrorDetailSerializer, description=CONFLICT_DESCRIPTION),
+        },
+    )
     def create(self, request, *args, **kwargs):
         serializer = OrderInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -64,9 +76,20 @@ class OrderViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, viewsets.
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
+    @extend_schema(
+        request=RefundInputSerializer,
+        responses={
+            201: RefundSerializer,
+            200: OpenApiResponse(RefundSerializer, description="The same refund sent again."),
+            409: OpenApiResponse(ErrorDetailSerializer, description=CONFLICT_DESCRIPTION),
+        },
+    )
     @action(detail=True, methods=["post"])
     def refunds(self, request, order_no=None):
-        order = get_object_or_404(Order, order_no=order_no)
+        order = Order.objects.filter(order_no=order_no).first()
+        if order is None:
+            # Webhooks arrive in any order: the sender retries until the order is in.
+            raise NotFound(f"Order {order_no} has not been received; send it before its refunds.")
         serializer = RefundInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
@@ -99,7 +122,7 @@ class SettlementTermsViewSet(
 ):
     """Settlement terms per brand (no store: the default) and store: HQ only; POST upserts."""
 
-    queryset = SettlementTerms.objects.select_related("brand", "store")
+    queryset = SettlementTerms.objects.select_related("brand", "store").order_by("pk")
     serializer_class = SettlementTermsSerializer
     permission_classes = [IsHQ]
 

@@ -1,5 +1,7 @@
 """Pieces every API of the project shares: errors, permissions, fields."""
 
+import re
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, mixins, permissions, serializers, viewsets
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -44,6 +46,24 @@ class IsHQ(permissions.BasePermission):
         return bool(request.user and request.user.is_authenticated) and user_has_role(
             request.user, Role.HQ_OPS
         )
+
+
+class PhoneField(serializers.CharField):
+    """A phone number written in full and read back masked (``138****5678``) unless HQ reads it.
+
+    The serializer masks in ``to_representation``. The pattern is checked here
+    rather than by a validator so that the schema (``apps.core.schema``) can
+    state it for requests only: a masked number does not match it.
+    """
+
+    PATTERN = r"^\+?[0-9][0-9 \-]{5,19}$"
+    default_error_messages = {"invalid": "Enter a phone number: digits, spaces or dashes."}
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not re.match(self.PATTERN, value):
+            self.fail("invalid")
+        return value
 
 
 def coord_system_field() -> serializers.ChoiceField:

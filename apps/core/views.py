@@ -1,5 +1,6 @@
 from django.db import connection
 from django.http import JsonResponse
+from django.views import defaults
 from django.views.decorators.http import require_GET
 
 
@@ -12,3 +13,14 @@ def health(request):
     except Exception:
         return JsonResponse({"database": "unavailable"}, status=503)
     return JsonResponse({"database": "ok"})
+
+
+def page_not_found(request, exception):
+    """Answer an unknown URL under /api/ in JSON, like the API's own 404s; pages stay HTML.
+
+    A path that matches no route (``/api/v1/members/1.5/``) never reaches DRF,
+    so Django's HTML page would break clients that read the body as JSON.
+    """
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)

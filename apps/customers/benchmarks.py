@@ -212,7 +212,7 @@ def _anchor_seconds(brand) -> float | None:
     seconds = time.perf_counter() - started  # committed, as ours is
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {membership_table} SET store_id = NULL WHERE brand_id = %s",  # noqa: S608
+            f"UPDATE {membership_table} SET store_id = NULL WHERE brand_id = %s",  # noqa: S608 - names from model metadata
             [brand.pk],
         )
         cursor.execute("DROP INDEX IF EXISTS bench_store_earth_gist")

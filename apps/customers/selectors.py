@@ -66,7 +66,7 @@ def active_guides_of_stores(store_ids: list[int]) -> list[tuple[int, int]]:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT id, store_id FROM {Guide._meta.db_table} "  # noqa: S608
+                f"SELECT id, store_id FROM {Guide._meta.db_table} "  # noqa: S608 - table name from model metadata
                 "WHERE is_active AND store_id = ANY(%s) ORDER BY store_id, employee_no",
                 [list(store_ids)],
             )

@@ -50,8 +50,13 @@ class MembershipSerializer(serializers.ModelSerializer):
     brand = serializers.SlugRelatedField(slug_field="code", read_only=True)
     phone = serializers.SerializerMethodField()
     name = serializers.CharField(source="customer.name", read_only=True)
-    store = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    guide = serializers.SlugRelatedField(slug_field="employee_no", read_only=True)
+    store = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    guide = serializers.SlugRelatedField(slug_field="employee_no", read_only=True, allow_null=True)
+    # Read-only model fields lose allow_blank; "" (no reason: pending or assigned)
+    # is part of what the API answers.
+    unassigned_reason = serializers.ChoiceField(
+        choices=Membership.UnassignedReason.choices, allow_blank=True, read_only=True
+    )
 
     class Meta:
         model = Membership

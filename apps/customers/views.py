@@ -6,6 +6,7 @@ from rest_framework.response import Response
 
 from apps.core.roles import Role, user_has_role
 from apps.core.scoping import scope_for_request
+from apps.core.throttling import MemberSignUpThrottle
 from apps.customers.filters import MembershipFilter
 from apps.customers.selectors import membership_list
 from apps.customers.serializers import (
@@ -25,6 +26,11 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     def get_queryset(self):
         return membership_list(scope=self._scope())
+
+    def get_throttles(self):
+        if self.action == "create":
+            return [MemberSignUpThrottle()]
+        return super().get_throttles()
 
     def _scope(self):
         return scope_for_request(self.request)

@@ -1,6 +1,7 @@
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
+from apps.core.api import PhoneField
 from apps.core.scoping import mask_phone
 from apps.guides.models import Guide
 from apps.stores.models import Store
@@ -16,7 +17,7 @@ class GuideSerializer(CodeImmutableMixin, serializers.ModelSerializer):
         required=False,
         allow_null=True,
     )
-    phone = serializers.RegexField(r"^\+?[0-9][0-9 \-]{5,19}$", required=False, allow_blank=True)
+    phone = PhoneField(required=False, allow_blank=True)
 
     class Meta:
         model = Guide

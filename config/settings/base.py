@@ -5,6 +5,7 @@ filesystem Celery broker under ``var/``. ``DATABASE_URL`` and
 ``CELERY_BROKER_URL`` switch to PostgreSQL and Redis.
 """
 
+import datetime as dt
 from pathlib import Path
 
 import environ
@@ -48,6 +49,26 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 
+# CACHES
+# ------------------------------------------------------------------------------
+# Holds the API's rate-limit counters. Behind several web workers they must be
+# shared, so Redis serves as the cache whenever one is configured: CACHE_URL,
+# else the Celery broker when that is Redis (keys prefixed apart from Celery's).
+# The embedded default keeps them in each process's memory, where each worker
+# counts on its own: the limit holds per worker.
+if env("CACHE_URL", default=""):
+    CACHES = {"default": env.cache("CACHE_URL")}
+elif env("CELERY_BROKER_URL", default="").startswith(("redis://", "rediss://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env("CELERY_BROKER_URL"),
+            "KEY_PREFIX": "scrm-cache",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # APPS
 # ------------------------------------------------------------------------------
 DJANGO_APPS = [
@@ -70,6 +91,7 @@ THIRD_PARTY_APPS = [
     "django_celery_beat",
     "django_celery_results",
     "simple_history",
+    "axes",
 ]
 # apps.core comes last: its post_migrate hook grants the roles' permissions,
 # which exist only once every other app has migrated.
@@ -86,6 +108,7 @@ INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 # ------------------------------------------------------------------------------
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "apps.core.middleware.RejectNulInUrlMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -96,6 +119,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Records the signed-in user (admin session or API token) on history rows.
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 # TEMPLATES AND STATIC FILES
@@ -130,6 +155,21 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes checks every password login first: AXES_FAILURE_LIMIT failures
+# for one username from one address lock that pair out (even with the right
+# password) for AXES_COOLOFF_MINUTES. Keyed on the pair, so a stranger typing
+# a manager's name cannot lock them out everywhere; the attempts are rows in
+# the database, shared by every web worker on SQLite and PostgreSQL alike. API
+# tokens never pass through a password check and are not affected.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 LOGIN_URL = "admin:login"
 # Unfold's login form drops the ``next`` field Django's admin would add, so a
 # login from a bookmarked /admin/login/ lands here rather than on a 404.
@@ -153,6 +193,8 @@ SIMPLE_HISTORY_REVERT_DISABLED = True
 
 # DJANGO REST FRAMEWORK
 # ------------------------------------------------------------------------------
+_signup_rate = env("API_SIGNUP_THROTTLE_RATE", default="600/min").strip()
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": (
         "rest_framework.authentication.TokenAuthentication",
@@ -161,7 +203,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ("rest_framework.permissions.IsAuthenticated",),
     # JSON only: form encoding reads an omitted boolean as false, which would
     # quietly create inactive stores and guides.
-    "DEFAULT_PARSER_CLASSES": ("rest_framework.parsers.JSONParser",),
+    "DEFAULT_PARSER_CLASSES": ("apps.core.parsers.JSONParser",),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_FILTER_BACKENDS": (
         "django_filters.rest_framework.DjangoFilterBackend",
@@ -169,8 +211,14 @@ REST_FRAMEWORK = {
     ),
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "apps.core.schema.ScrmAutoSchema",
     "EXCEPTION_HANDLER": "apps.core.api.exception_handler",
+    # Rates of apps.core.throttling's throttles ("<count>/<s|min|hour|day>",
+    # "off" for none). Sign-ups count per integration token: one mini-program
+    # backend may carry a brand's whole campaign, so raise it to the expected peak.
+    "DEFAULT_THROTTLE_RATES": {
+        "member-signup": None if _signup_rate.lower() in ("", "off") else _signup_rate,
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Guide SCRM API",
@@ -201,8 +249,16 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "polling_interval": 0.05,
     }
 else:
-    # A message not acknowledged within an hour is handed to another worker.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # Tasks are acknowledged when they end (acks_late below). A message held
+    # by a worker that vanished (SIGKILL, out of memory, a lost host) goes
+    # back to the queue once unacknowledged this long, when a worker starts
+    # or sweeps (every ~100 s). It must exceed the longest run of a task, the
+    # hard time limit, or a slow task would be handed out twice at once. A
+    # pool process that dies under a live worker is requeued at once instead
+    # (reject_on_worker_lost).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=35 * 60),
+    }
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default="django-db")
 CELERY_RESULT_EXTENDED = True
 CELERY_RESULT_EXPIRES = 7 * 24 * 3600
@@ -215,7 +271,7 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_TIME_LIMIT = 30 * 60
+CELERY_TASK_TIME_LIMIT = 30 * 60  # below the visibility timeout above
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True

@@ -16,3 +16,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = "cache+memory://"
+
+# Rate-limit counters in memory, emptied before each test (tests/conftest.py):
+# a Redis cache would carry counts from one test into the next.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -6,6 +6,7 @@ one member per guide.
 
 import pytest
 from django.test import Client
+from rest_framework.test import APIClient
 
 from apps.customers.models import AssignmentEvent
 from tests.conftest import token_client
@@ -251,5 +252,114 @@ def test_scoped_api_list_query_count_is_flat(org, url, django_assert_max_num_que
 
     with django_assert_max_num_queries(9):
         response = client.get(url)
+
+    assert response.status_code == 200
+
+
+# --- tokens and sessions ----------------------------------------------------
+
+# Status of a read per role: master data is open to every login, commission
+# rules to HQ only, the commission report to HQ and region managers.
+READ_STATUS = {
+    "/api/v1/brands/": dict.fromkeys(ALL_ROLES, 200),
+    "/api/v1/regions/": dict.fromkeys(ALL_ROLES, 200),
+    "/api/v1/commission-plans/": {**dict.fromkeys(ALL_ROLES, 403), "hq": 200},
+    "/api/v1/settlement-terms/": {**dict.fromkeys(ALL_ROLES, 403), "hq": 200},
+    "/api/v1/reports/commissions/": {
+        **dict.fromkeys(ALL_ROLES, 403),
+        "hq": 200,
+        "region_east": 200,
+    },
+}
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_each_roles_token_reads_only_what_the_role_may(org, role):
+    client = token_client(org.users[role])
+
+    statuses = {url: client.get(url).status_code for url in READ_STATUS}
+
+    assert statuses == {url: by_role[role] for url, by_role in READ_STATUS.items()}
+
+
+@pytest.mark.parametrize("role", ADMIN_ROLES)
+def test_an_admin_session_on_the_api_has_the_same_scope_as_the_token(org, role):
+    session = admin_client(org, role)
+
+    members = session.get("/api/v1/members/").json()["results"]
+    plans = session.get("/api/v1/commission-plans/")
+
+    assert {member["guide"] for member in members} == SEES_MEMBERS[role]
+    assert plans.status_code == READ_STATUS["/api/v1/commission-plans/"][role]
+
+
+def test_a_token_is_refused_once_its_login_is_deactivated(org):
+    client = token_client(org.users["pos"])
+    org.users["pos"].is_active = False
+    org.users["pos"].save(update_fields=["is_active"])
+
+    response = client.get("/api/v1/stores/")
+
+    assert response.status_code == 401
+
+
+def test_a_made_up_token_is_refused(db):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token " + "0" * 40)
+
+    assert client.get("/api/v1/stores/").status_code == 401
+
+
+# --- CSRF -------------------------------------------------------------------
+
+
+def csrf_checked_session(org, role: str) -> Client:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(org.users[role])
+    return client
+
+
+def test_an_admin_post_without_the_csrf_token_is_refused(org):
+    client = csrf_checked_session(org, "hq")
+    store = org.stores["SH01"]
+
+    response = client.post(f"/admin/stores/store/{store.pk}/change/", {"name": "Renamed"})
+
+    assert response.status_code == 403
+    store.refresh_from_db()
+    assert store.name != "Renamed"
+
+
+def test_an_admin_post_with_the_csrf_token_gets_past_the_check(org):
+    client = csrf_checked_session(org, "hq")
+    page = client.get("/admin/stores/brand/add/")
+    token = page.context["csrf_token"]
+
+    response = client.post(
+        "/admin/stores/brand/add/",
+        {"code": "CSRF", "name": "Checked", "csrfmiddlewaretoken": token},
+    )
+
+    assert response.status_code == 302
+
+
+def test_an_api_write_on_an_admin_session_needs_the_csrf_token(org):
+    """The browser's session cookie alone must not be enough to write through the API."""
+    client = csrf_checked_session(org, "hq")
+
+    response = client.patch(
+        "/api/v1/stores/SH01/", {"name": "Renamed"}, content_type="application/json"
+    )
+
+    assert response.status_code == 403
+    assert "CSRF" in response.json()["detail"]
+    assert org.stores["SH01"].name != "Renamed"
+
+
+def test_an_api_write_with_a_token_needs_no_csrf_token(org):
+    client = token_client(org.users["hq"])
+    client.handler.enforce_csrf_checks = True
+
+    response = client.patch("/api/v1/stores/SH01/", {"name": "Renamed"}, format="json")
 
     assert response.status_code == 200

@@ -42,7 +42,10 @@ def test_seed_demo_is_realistic_and_idempotent(client):
     assert not Store.objects.exclude(latitude__range=(18, 54), longitude__range=(73, 135)).exists()
     for login in DEMO_LOGINS:
         assert login.role in user_roles(get_user_model().objects.get(username=login.username))
-    assert client.login(username="hq", password=DEMO_PASSWORD)
+    # Through the login page: the lockout backend checks only requests.
+    login = client.post("/admin/login/", {"username": "hq", "password": DEMO_PASSWORD})
+    assert login.status_code == 302
+    assert "_auth_user_id" in client.session
 
 
 def _manage(*args, **env):
@@ -87,3 +90,32 @@ def test_production_passes_the_deploy_check():
     )
 
     assert result.returncode == 0, result.stderr
+
+
+def test_rate_limits_and_the_cache_follow_the_environment():
+    show = (
+        "from django.conf import settings as s; "
+        "print(s.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES']['member-signup'], "
+        "s.CACHES['default']['BACKEND'].rsplit('.', 1)[-1], s.AXES_FAILURE_LIMIT)"
+    )
+    production = {
+        "DJANGO_SECRET_KEY": "k3y-" + "q8Zr2vLm9xT" * 6,
+        "DJANGO_ALLOWED_HOSTS": "scrm.example.com",
+        "CACHE_URL": "",
+    }
+
+    with_redis = _manage(
+        "shell", "-v", "0", "-c", show, **production,
+        CELERY_BROKER_URL="redis://127.0.0.1:6379/9",
+        API_SIGNUP_THROTTLE_RATE="300/s",
+        AXES_FAILURE_LIMIT="8",
+    )  # fmt: skip
+    embedded = _manage(
+        "shell", "-v", "0", "-c", show, **production,
+        CELERY_BROKER_URL="filesystem://",
+        API_SIGNUP_THROTTLE_RATE="off",
+    )  # fmt: skip
+
+    # Several web workers share one count through Redis; embedded, each keeps its own.
+    assert with_redis.stdout.split() == ["300/s", "RedisCache", "8"], with_redis.stderr
+    assert embedded.stdout.split() == ["None", "LocMemCache", "5"], embedded.stderr
