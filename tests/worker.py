@@ -1,11 +1,13 @@
-"""Start a real Celery worker process on the test database and a private queue."""
+"""Start real Celery worker processes on the test database and a private queue."""
 
+import json
 import os
+import signal
 import subprocess
 import sys
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from django.conf import settings
@@ -28,46 +30,147 @@ def _database_url() -> str:
     return f"postgres://{auth}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+class Worker:
+    """One ``celery worker`` process (and its pool) consuming ``queue``; can be killed and started
+    again on the same queue, as an operator restarts a crashed worker.
+
+    ``patches`` sets module constants in the worker before it starts (for
+    example a smaller batch size, so a test sees several batches with a few
+    hundred rows); ``env`` adds environment variables.
+    """
+
+    def __init__(self, queue: str, *, concurrency: int, pool: str, broker_url: str,
+                 env: dict | None = None, patches: dict | None = None):  # fmt: skip
+        self.queue, self.concurrency, self.pool = queue, concurrency, pool
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
+            "DATABASE_URL": _database_url(),
+            "CELERY_BROKER_URL": broker_url,
+            "TEST_WORKER_PATCHES": json.dumps(patches or {}),
+            **(env or {}),
+        }
+        self.process: subprocess.Popen | None = None
+        self.starts = 0
+
+    @property
+    def log_path(self) -> Path:
+        return ROOT / "var" / f"worker-{self.queue}-{self.starts}.log"
+
+    def log_text(self) -> str:
+        return self.log_path.read_text()
+
+    def start(self) -> None:
+        self.starts += 1
+        self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in _reap
+        self.process = subprocess.Popen(
+            [
+                sys.executable, "-m", "tests.worker_boot", "-A", "config", "worker",
+                "--queues", self.queue, "--pool", self.pool,
+                "--concurrency", str(self.concurrency),
+                "--without-gossip", "--without-mingle", "--without-heartbeat",
+                "--loglevel", "info",
+            ],
+            cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        _wait_until_ready(self.process, self.log_path)
+
+    def pool_pids(self) -> list[int]:
+        """Return the pids of the worker's pool processes (the ones that run tasks)."""
+        # Any thread may fork (billiard respawns processes from a helper thread).
+        threads = Path(f"/proc/{self.process.pid}/task").glob("*/children")
+        return sorted({int(pid) for thread in threads for pid in thread.read_text().split()})
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool at once: nothing is acknowledged or cleaned up."""
+        pids = self.pool_pids()
+        os.kill(self.process.pid, signal.SIGKILL)
+        for pid in pids:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self._reap()
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            self._reap()
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self._reap()
+
+    def _reap(self) -> None:
+        if self.process is not None:
+            self.process.wait(timeout=20)
+            self._log.close()
+
+
 @contextmanager
-def running_worker(*, concurrency: int = 1, pool: str = "prefork"):
-    """Yield the name of a private queue that a freshly started worker consumes.
+def celery_worker(
+    *,
+    concurrency: int = 1,
+    pool: str = "prefork",
+    broker_url: str | None = None,
+    env: dict | None = None,
+    patches: dict | None = None,
+    start: bool = True,
+):
+    """Yield a ``Worker`` on a private queue, started unless ``start`` is false.
 
     For the duration the test process stops running tasks eagerly and sends
-    every task to that queue, so code under test that calls ``.delay()``
-    really goes through the broker to the worker.
+    every task to that queue (on ``broker_url`` if given), so code under test
+    that calls ``.delay()`` really goes through the broker to the worker.
     """
-    queue = f"test-{uuid.uuid4().hex[:12]}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": _database_url(),
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-    }
-    log_path = ROOT / "var" / f"worker-{queue}.log"
-    log = open(log_path, "w")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "celery", "-A", "config", "worker",
-            "--queues", queue, "--pool", pool, "--concurrency", str(concurrency),
-            "--without-gossip", "--without-mingle", "--without-heartbeat",
-            "--loglevel", "info",
-        ],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    broker_url = broker_url or settings.CELERY_BROKER_URL
+    worker = Worker(
+        f"test-{uuid.uuid4().hex[:12]}", concurrency=concurrency, pool=pool,
+        broker_url=broker_url, env=env, patches=patches,
     )  # fmt: skip
     previous = (celery_app.conf.task_always_eager, celery_app.conf.task_default_queue)
     celery_app.conf.task_always_eager = False
-    celery_app.conf.task_default_queue = queue
+    celery_app.conf.task_default_queue = worker.queue
     try:
-        _wait_until_ready(process, log_path)
-        yield queue
+        with publishing_to(broker_url):
+            if start:
+                worker.start()
+            yield worker
     finally:
         celery_app.conf.task_always_eager, celery_app.conf.task_default_queue = previous
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+        worker.stop()
+
+
+@contextmanager
+def running_worker(*, concurrency: int = 1, pool: str = "prefork"):
+    """Yield the name of a private queue that a freshly started worker consumes."""
+    with celery_worker(concurrency=concurrency, pool=pool) as worker:
+        yield worker.queue
+
+
+@contextmanager
+def publishing_to(broker_url: str):
+    """Make the test process publish tasks to ``broker_url`` for the duration."""
+    # Publishing uses the write URL; ``broker_url`` itself is shadowed by the
+    # CELERY_BROKER_URL environment variable.
+    previous = celery_app.conf.get("broker_write_url")
+    if broker_url == celery_app.conf.broker_url:
+        yield
+        return
+    _forget_connections()
+    celery_app.conf.broker_write_url = broker_url
+    try:
+        yield
+    finally:
+        _forget_connections()
+        celery_app.conf.broker_write_url = previous
+
+
+def _forget_connections() -> None:
+    # The app caches its connection and producer pools on first use, bound to
+    # the broker URL of that moment (as after a fork). The pools themselves
+    # are kombu's, shared per URL: dropped here, never closed.
+    celery_app._after_fork()
 
 
 def _wait_until_ready(process, log_path, timeout: float = 60.0) -> None:

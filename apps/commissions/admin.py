@@ -19,10 +19,12 @@ from apps.commissions.models import (
     OrderLine,
     Refund,
     Settlement,
+    SettlementCutoff,
     SettlementTerms,
 )
 from apps.core.admin_scoping import (
     HQWritableHistoryAdmin,
+    HQWritableModelAdmin,
     ReadOnlyAdminMixin,
     ScopedHistoryAdmin,
     ScopedModelAdmin,
@@ -49,6 +51,15 @@ class SettlementTermsAdmin(HQWritableHistoryAdmin):
     search_fields = ["brand__code", "store__code", "store__name"]
     autocomplete_fields = ["brand", "store"]
     list_select_related = ["brand", "store"]
+
+
+@admin.register(SettlementCutoff)
+class SettlementCutoffAdmin(ReadOnlyAdminMixin, HQWritableModelAdmin):
+    """How far each brand's scheduled runs have closed: moved only by the runs."""
+
+    list_display = ["brand", "mode", "closed_through"]
+    list_filter = ["mode", "brand"]
+    list_select_related = ["brand"]
 
 
 @admin.register(CommissionPlan)
@@ -123,7 +134,7 @@ class CommissionEntryAdmin(ReadOnlyScopedAdmin):
 
     @admin.display(description=_("settlement"))
     def settlement_status(self, entry):
-        if entry.settlement_id is None:
+        if entry.settlement_id is None or entry.settlement.status == Settlement.Status.OPEN:
             return _("Not yet settled")
         return entry.settlement.get_status_display()
 

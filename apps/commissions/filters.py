@@ -1,6 +1,7 @@
 import django_filters
 
 from apps.commissions.models import CommissionEntry, Settlement
+from apps.commissions.selectors import unsettled_q
 
 
 class CommissionEntryFilter(django_filters.FilterSet):
@@ -20,7 +21,7 @@ class CommissionEntryFilter(django_filters.FilterSet):
 
     def filter_status(self, queryset, name, value):
         if value == "unsettled":
-            return queryset.filter(settlement__isnull=True)
+            return queryset.filter(unsettled_q())
         return queryset.filter(settlement__status=value)
 
 

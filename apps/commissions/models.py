@@ -297,9 +297,18 @@ class Refund(models.Model):
 
 
 class Settlement(models.Model):
-    """A batch of ledger entries for one beneficiary, brand, mode and period."""
+    """A batch of ledger entries for one beneficiary, brand, mode and period.
+
+    T+1, T+N and monthly settlements are opened when the first entry due in
+    their period is written, and the entries are written straight into them;
+    the scheduled run closes them (sums the totals, carries negative balances
+    forward). So a sale day's million orders are written once and never
+    rewritten to be claimed. T+0 settlements are written closed, one per order
+    or refund.
+    """
 
     class Status(models.TextChoices):
+        OPEN = "open", _("Open (still collecting entries)")
         SETTLED = "settled", _("Settled")
         PAID = "paid", _("Paid")
 
@@ -386,11 +395,20 @@ class Settlement(models.Model):
                 condition=Q(carried_forward__lte=0), name="settlement_carry_is_negative"
             ),
             models.CheckConstraint(
-                condition=Q(status="settled") | (Q(status="paid") & ~Q(payout_ref="")),
+                condition=Q(status__in=["open", "settled"])
+                | (Q(status="paid") & ~Q(payout_ref="")),
                 name="settlement_paid_has_ref",
             ),
             models.CheckConstraint(
                 condition=Q(period_end__gte=F("period_start")), name="settlement_period_ordered"
+            ),
+        ]
+        indexes = [
+            # The scheduled run closes the open settlements due by its date.
+            models.Index(
+                fields=["mode", "period_end"],
+                condition=Q(status="open"),
+                name="settlement_open_due_idx",
             ),
         ]
 
@@ -399,12 +417,39 @@ class Settlement(models.Model):
         return f"{who} {self.mode} {self.period_start}–{self.period_end}"
 
 
+class SettlementCutoff(models.Model):
+    """The last period a brand's scheduled run closed for one settlement mode.
+
+    Entries are written into the open settlement of the first period after
+    the cutoff, never into one already closed. Entry writers share-lock the
+    brand's cutoff rows and the run locks them to move the cutoff, so an entry
+    written during a run lands either before the close or in a later period.
+    """
+
+    brand = models.ForeignKey(
+        Brand, verbose_name=_("brand"), on_delete=models.CASCADE, related_name="+"
+    )
+    mode = models.CharField(_("mode"), max_length=8, choices=SettlementMode.choices)
+    closed_through = models.DateField(_("closed through"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("settlement cutoff")
+        verbose_name_plural = _("settlement cutoffs")
+        constraints = [
+            models.UniqueConstraint(fields=["brand", "mode"], name="cutoff_once_per_brand_mode")
+        ]
+
+    def __str__(self):
+        return f"{self.brand_id} {self.mode} ≤ {self.closed_through}"
+
+
 class CommissionEntry(models.Model):
     """One append-only ledger line: who earns how much from which order or refund.
 
     Every reference is taken from the referenced rows in the statement that
-    writes the entry (order, refund, brand, store, guide and plan in the
-    ``INSERT … SELECT … JOIN``; the settlement in the claim ``UPDATE … FROM``),
+    writes the entry (order, refund, brand, store, guide, plan and open
+    settlement in the ``INSERT … SELECT … JOIN``; a T+0 or late entry's
+    settlement in the claim ``UPDATE … FROM``),
     and none of those rows is ever deleted: orders and refunds have no delete
     path, master data is deactivated, and PROTECT guards the ORM. The foreign
     keys therefore carry no database constraint: PostgreSQL checks each one
@@ -438,6 +483,7 @@ class CommissionEntry(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="commission_entries",
+        db_index=False,  # partial index below: store entries have no guide
         db_constraint=False,
     )
     store = models.ForeignKey(
@@ -512,6 +558,9 @@ class CommissionEntry(models.Model):
                 fields=["mode", "business_date"],
                 condition=Q(settlement__isnull=True),
                 name="entry_unsettled_idx",
+            ),
+            models.Index(
+                fields=["guide"], condition=Q(guide__isnull=False), name="entry_guide_idx"
             ),
         ]
 

@@ -22,6 +22,7 @@ from django.http import FileResponse, StreamingHttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from apps.commissions.models import CommissionEntry
+from apps.commissions.selectors import unsettled_q
 from apps.core.scoping import Scope, scope_queryset
 from apps.guides.models import Guide
 from apps.stores.models import Brand, Region, Store
@@ -117,7 +118,7 @@ def commission_report_entries(*, scope: Scope, filters: ReportFilters) -> QueryS
     if filters.guide_id:
         entries = entries.filter(guide_id=filters.guide_id)
     if filters.status == SettlementStatus.UNSETTLED:
-        entries = entries.filter(settlement__isnull=True)
+        entries = entries.filter(unsettled_q())
     elif filters.status:
         entries = entries.filter(settlement__status=filters.status)
     return entries

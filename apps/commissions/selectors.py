@@ -9,6 +9,11 @@ from apps.core.scoping import Scope, scope_queryset
 from apps.stores.models import Store
 
 
+def unsettled_q() -> Q:
+    """Match entries not yet settled: T+0 in flight, or in a settlement still open."""
+    return Q(settlement__isnull=True) | Q(settlement__status=Settlement.Status.OPEN)
+
+
 def commission_plan_for(
     *, brand_id: int, store: Store, category: str, business_date: dt.date
 ) -> CommissionPlan | None:

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.commissions import sql
-from apps.commissions.calculations import month_bounds, previous_month_bounds, quantize_money
+from apps.commissions.calculations import month_bounds, quantize_money
 from apps.commissions.models import (
     BrandCommissionPolicy,
     CommissionEntry,
@@ -28,6 +28,7 @@ from apps.commissions.models import (
     OrderLine,
     Refund,
     Settlement,
+    SettlementCutoff,
     SettlementMode,
     SettlementTerms,
 )
@@ -340,34 +341,157 @@ def refund_create(
 
 
 def commission_entries_write(
-    *, order_id: int | None = None, business_date: dt.date | None = None
+    *,
+    order_id: int | None = None,
+    business_date: dt.date | None = None,
+    order_ids: list[int] | None = None,
 ) -> int:
-    """Write every missing entry of one order, or of all orders of a business date.
+    """Write every missing entry of one order, of a list of orders or of a business date.
 
-    One set-based definition serves both: entries of the orders, then the
-    clawback entries of their refunds. Entries already written are skipped by
-    the unique keys, so running it again writes nothing. Returns rows written.
+    One set-based definition serves all: entries of the orders, then the
+    clawback entries of their refunds, each written straight into the open
+    settlement of the period it is due in (opened here if needed). Entries
+    already written are skipped by the unique keys, so running it again
+    writes nothing. Returns rows written.
     """
-    if (order_id is None) == (business_date is None):
-        raise ValueError("Give exactly one of order_id and business_date.")
+    if sum(arg is not None for arg in (order_id, business_date, order_ids)) != 1:
+        raise ValueError("Give exactly one of order_id, order_ids and business_date.")
     if order_id is not None:
         order_filter, params = "o.id = %(order_id)s", {"order_id": order_id}
+        brand_ids = list(Order.objects.filter(pk=order_id).values_list("brand_id", flat=True))
+    elif order_ids is not None:
+        if not order_ids:
+            return 0
+        # Integers from the database, rendered inline: one parameter per id
+        # would exceed SQLite's limit on bound variables.
+        order_filter, params = f"o.id IN ({', '.join(str(int(i)) for i in order_ids)})", {}
+        brand_ids = list(
+            Order.objects.filter(pk__in=order_ids).values_list("brand_id", flat=True).distinct()
+        )
     else:
         order_filter, params = (
             "o.business_date = %(business_date)s",
             {"business_date": business_date},
         )
+        brand_ids = list(Brand.objects.values_list("pk", flat=True))
     params["now"] = timezone.now()
+    vendor = connection.vendor
     written = 0
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql.INSERT_ORDER_ENTRIES.format(order_filter=order_filter), params)
-        written += max(cursor.rowcount, 0)
-        cursor.execute(sql.INSERT_REFUND_ENTRIES.format(order_filter=order_filter), params)
-        written += max(cursor.rowcount, 0)
+        _cutoffs_lock(cursor, brand_ids=brand_ids, for_update=False)
+        if vendor == "postgresql" and business_date is not None:
+            # A sale day's statements hash millions of rows. Hash joins keep
+            # the orders' scan order, so each index takes its new entries
+            # in key order rather than at random places (a merge join would
+            # sort them by store).
+            cursor.execute(f"SET LOCAL work_mem = '{BULK_WORK_MEM}'")
+            cursor.execute("SET LOCAL enable_mergejoin = off")
+        for open_settlements, insert_entries in (
+            (sql.open_settlements_for_orders, sql.insert_order_entries),
+            (sql.open_settlements_for_refunds, sql.insert_refund_entries),
+        ):
+            cursor.execute(open_settlements(vendor).format(order_filter=order_filter), params)
+            if vendor == "postgresql" and business_date is not None:
+                # Thousands of settlements were just opened: without fresh
+                # statistics the entries' join to them becomes a nested loop.
+                cursor.execute(f"ANALYZE {sql.T['settlement']}")
+            cursor.execute(insert_entries(vendor).format(order_filter=order_filter), params)
+            written += max(cursor.rowcount, 0)
+    return written
+
+
+# A settlement run first writes the entries whose task never ran (its message
+# was lost with a broker, or its worker died past its retries) for orders and
+# refunds of this many days back: enough for the previous month of a monthly
+# run. An order of a brand with a valid plan that still earns nothing (its
+# categories have no plan) is looked at again by each run.
+ENTRY_CATCH_UP_DAYS = 35
+ENTRY_CATCH_UP_BATCH = 5_000
+
+
+def commission_entries_catch_up(
+    *, since: dt.date, until: dt.date, brand: Brand | None = None
+) -> int:
+    """Write the missing entries of orders and refunds dated ``since``–``until``; return rows."""
+    entry, order, refund, plan = (
+        CommissionEntry._meta.db_table,
+        Order._meta.db_table,
+        Refund._meta.db_table,
+        CommissionPlan._meta.db_table,
+    )
+    brand_filter = "AND o.brand_id = %(brand_id)s" if brand else ""
+    # Anti-joins on the entries' unique indexes: cheap when nothing is missing.
+    gaps = f"""
+        SELECT o.id FROM {order} o
+        WHERE o.business_date BETWEEN %(since)s AND %(until)s {brand_filter}
+          AND NOT EXISTS (SELECT 1 FROM {entry} e
+                          WHERE e.order_id = o.id AND e.refund_id IS NULL)
+          AND EXISTS (SELECT 1 FROM {plan} p
+                      WHERE p.brand_id = o.brand_id AND p.valid_from <= o.business_date
+                        AND (p.valid_to IS NULL OR p.valid_to >= o.business_date))
+        UNION
+        SELECT o.id FROM {refund} r JOIN {order} o ON o.id = r.order_id
+        WHERE r.business_date BETWEEN %(since)s AND %(until)s {brand_filter}
+          AND NOT EXISTS (SELECT 1 FROM {entry} e WHERE e.refund_id = r.id)
+          AND EXISTS (SELECT 1 FROM {entry} e
+                      WHERE e.order_id = o.id AND e.refund_id IS NULL)
+    """  # noqa: S608 - table names from model metadata; values are parameters
+    with connection.cursor() as cursor:
+        cursor.execute(
+            gaps, {"since": since, "until": until, "brand_id": brand.pk if brand else None}
+        )
+        order_ids = sorted(row[0] for row in cursor.fetchall())
+    written = 0
+    for start in range(0, len(order_ids), ENTRY_CATCH_UP_BATCH):
+        written += commission_entries_write(
+            order_ids=order_ids[start : start + ENTRY_CATCH_UP_BATCH]
+        )
+    if written:
+        logger.warning(
+            "settlement run: wrote %s missing entries of %s orders (their tasks were lost)",
+            written,
+            len(order_ids),
+        )
     return written
 
 
 # Settlement --------------------------------------------------------------------
+
+# Memory for the sorts and hashes of one bulk statement (PostgreSQL), so that a
+# sale day's entries are grouped in memory rather than spilled to disk.
+BULK_WORK_MEM = "256MB"
+SCHEDULED_MODES = (SettlementMode.T1, SettlementMode.TN, SettlementMode.MONTHLY)
+
+
+def _cutoffs_lock(cursor, *, brand_ids: list[int], for_update: bool) -> None:
+    """Make sure the brands' cutoff rows exist and lock them, in id order.
+
+    Entry writers take a share lock for their whole transaction and the run
+    an exclusive one, so a run's cutoff never moves under a writer that has
+    read it: the writer's entries are in before the close, or after it in a
+    later period.
+    """
+    if not brand_ids:
+        return
+    existing = set(
+        SettlementCutoff.objects.filter(brand_id__in=brand_ids).values_list("brand_id", "mode")
+    )
+    missing = [
+        SettlementCutoff(brand_id=brand_id, mode=mode)
+        for brand_id in brand_ids
+        for mode in SCHEDULED_MODES
+        if (brand_id, mode) not in existing
+    ]
+    if missing:
+        SettlementCutoff.objects.bulk_create(missing, ignore_conflicts=True)
+    if connection.vendor != "postgresql":
+        return  # SQLite serialises writing transactions.
+    strength = "UPDATE" if for_update else "SHARE"
+    cursor.execute(
+        f"SELECT id FROM {sql.T['cutoff']} WHERE brand_id = ANY(%s) "  # noqa: S608
+        f"ORDER BY id FOR {strength}",
+        [list(brand_ids)],
+    )
 
 
 @dataclass(frozen=True)
@@ -403,12 +527,13 @@ def _settle(
     period_start: dt.date,
     period_end: dt.date,
     source_ref: str = "",
-    lock: bool = False,
 ) -> str:
-    """Settle the unsettled entries ``entry_filter`` selects; return the run token.
+    """Settle the unsettled entries ``entry_filter`` selects in new settlements.
 
-    Runs in the caller's transaction: either every settlement of the run is
-    written with its entries claimed and totals summed, or nothing is.
+    Serves T+0 (one order's or refund's entries) and T+0 entries a lost task
+    left behind. Runs in the caller's transaction: either every settlement is
+    written with its entries claimed and totals summed, or nothing is. Returns
+    the run token.
     """
     run_token = uuid.uuid4().hex
     params = {
@@ -419,32 +544,44 @@ def _settle(
         "run_token": run_token,
         "now": timezone.now(),
     }
-    timer = _StepTimer(run_token)
     with connection.cursor() as cursor:
-        if lock and connection.vendor == "postgresql":
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SETTLEMENT_RUN_LOCK_KEY])
         for kind in ("guide", "store"):
             cursor.execute(sql.INSERT_SETTLEMENTS[kind].format(entry_filter=entry_filter), params)
-        timer.step("insert settlements")
-        if lock and connection.vendor == "postgresql":
-            # Fresh statistics on the settlements just inserted, and hash joins
-            # for the claim: a nested loop probing entries once per settlement
-            # is random access over the whole day's ledger.
-            cursor.execute(f"ANALYZE {sql.T['settlement']}, {sql.T['entry']}")
-            cursor.execute("SET LOCAL enable_nestloop = off")
         for kind in ("guide", "store"):
             cursor.execute(sql.CLAIM_ENTRIES[kind].format(entry_filter=entry_filter), params)
-        timer.step("claim entries")
         cursor.execute(sql.DELETE_EMPTY_SETTLEMENTS, params)
-        timer.step("delete empty settlements")
     _carry_forward(run_token=run_token)
-    timer.step("carry forward")
     with connection.cursor() as cursor:
         cursor.execute(sql.UPDATE_TOTALS, params)
-        if lock and connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL enable_nestloop = on")
-    timer.step("sum totals")
     return run_token
+
+
+def _close_open_settlements(
+    cursor, *, modes: list[str], through: dt.date, brand_ids: list[int], params: dict
+) -> None:
+    """Close the open settlements of ``modes`` due by ``through`` and move the cutoff there.
+
+    Entries written without a settlement (a writer raced another to open it,
+    or they predate open settlements) are first put in theirs.
+    """
+    timer = _StepTimer(params["run_token"])
+    vendor = connection.vendor
+    mode_list = ", ".join(f"'{SettlementMode(m).value}'" for m in modes)
+    by_brand = " AND {alias}.brand_id = %(brand_id)s" if params.get("brand_id") else ""
+    entry_filter = f"e.mode IN ({mode_list})" + by_brand.format(alias="e")
+    for statement in (sql.open_settlements_for_unsettled, sql.claim_unsettled_into_open):
+        cursor.execute(statement(vendor).format(entry_filter=entry_filter), params)
+    timer.step("late entries")
+    SettlementCutoff.objects.filter(brand_id__in=brand_ids, mode__in=modes).filter(
+        Q(closed_through__isnull=True) | Q(closed_through__lt=through)
+    ).update(closed_through=through)
+    settlement_filter = (
+        f"s.mode IN ({mode_list}) AND s.period_end <= %(through)s" + by_brand.format(alias="s")
+    )
+    params = {**params, "through": through}
+    for statement in (sql.DELETE_EMPTY_OPEN_SETTLEMENTS, sql.CLOSE_OPEN_SETTLEMENTS):
+        cursor.execute(statement.format(settlement_filter=settlement_filter), params)
+    timer.step("close")
 
 
 class _StepTimer:
@@ -510,56 +647,56 @@ def settlement_run(
     modes: list[str] | None = None,
     dry_run: bool = False,
 ) -> SettlementRunResult:
-    """Settle every unsettled entry that is due on ``run_date``.
+    """Settle every entry that is due on ``run_date``.
 
-    T+1 and T+N entries are due once ``business_date + hold_days ≤ run_date``
-    (a T+0 entry left over by a lost task is due the same day); their
-    settlements' period is ``run_date``. Monthly entries of months before
-    ``run_date``'s month settle with the previous month as period. A period
-    already settled for a beneficiary is not settled again: late entries wait
-    for the next run. ``dry_run`` does the same work and rolls it back.
+    Closes the open T+1 and T+N settlements of periods up to ``run_date``
+    (entries are due ``hold_days`` after their business date) and, for
+    monthly, of months before ``run_date``'s month; entries arriving later for
+    a closed period go in the next open one. A T+0 entry left over by a lost
+    task is settled the same day. Entries whose task was lost are written
+    first (see ``commission_entries_catch_up``). Closing a period twice writes
+    nothing; ``dry_run`` does the same work and rolls it back.
     """
     modes = modes or settlement_modes_due(run_date)
-    brand_filter = " AND e.brand_id = %(brand_id)s" if brand else ""
-    params = {"brand_id": brand.pk if brand else None}
+    brand_ids = [brand.pk] if brand else list(Brand.objects.values_list("pk", flat=True))
+    params = {"brand_id": brand.pk if brand else None, "now": timezone.now()}
+    closing = []
+    daily = [m for m in modes if m in (SettlementMode.T1, SettlementMode.TN)]
+    if daily:
+        closing.append((daily, run_date))
+    if SettlementMode.MONTHLY in modes:
+        closing.append(([SettlementMode.MONTHLY], month_bounds(run_date)[0] - dt.timedelta(days=1)))
     with transaction.atomic():
         tokens = []
-        daily = [m for m in modes if m != SettlementMode.MONTHLY]
-        if daily:
-            holds = sorted(
-                set(
-                    CommissionEntry.objects.filter(settlement__isnull=True, mode__in=daily)
-                    .values_list("hold_days", flat=True)
-                    .distinct()
-                )
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SETTLEMENT_RUN_LOCK_KEY])
+                cursor.execute(f"SET LOCAL work_mem = '{BULK_WORK_MEM}'")
+                # Fresh statistics after a sale day's entries were written, so
+                # that finding the few entries without a settlement uses the
+                # partial index rather than a scan of the day.
+                cursor.execute(f"ANALYZE {sql.T['entry']}")
+            _cutoffs_lock(cursor, brand_ids=brand_ids, for_update=True)
+            commission_entries_catch_up(
+                since=run_date - dt.timedelta(days=ENTRY_CATCH_UP_DAYS), until=run_date, brand=brand
             )
-            if holds:
-                due = " OR ".join(
-                    f"(e.hold_days = {int(h)} AND e.business_date <= %(due_{int(h)})s)"
-                    for h in holds
-                )
-                mode_list = ", ".join(f"'{SettlementMode(m).value}'" for m in daily)
-                for h in holds:
-                    params[f"due_{int(h)}"] = run_date - dt.timedelta(days=int(h))
-                tokens.append(
-                    _settle(
-                        entry_filter=f"e.mode IN ({mode_list}) AND ({due}){brand_filter}",
-                        params=params,
-                        period_start=run_date,
-                        period_end=run_date,
-                        lock=True,
-                    )
-                )
-        if SettlementMode.MONTHLY in modes:
-            period_start, period_end = previous_month_bounds(run_date)
+            if closing:
+                run_token = uuid.uuid4().hex
+                for close_modes, through in closing:
+                    _close_open_settlements(
+                        cursor, modes=close_modes, through=through, brand_ids=brand_ids,
+                        params={**params, "run_token": run_token},
+                    )  # fmt: skip
+                _carry_forward(run_token=run_token)
+                tokens.append(run_token)
+        if SettlementMode.T0 in modes:
+            by_brand = " AND e.brand_id = %(brand_id)s" if brand else ""
             tokens.append(
                 _settle(
-                    entry_filter=f"e.mode = 'MONTHLY' AND e.business_date < %(month_start)s"
-                    f"{brand_filter}",
-                    params={**params, "month_start": month_bounds(run_date)[0]},
-                    period_start=period_start,
-                    period_end=period_end,
-                    lock=True,
+                    entry_filter=f"e.mode = 'T0' AND e.business_date <= %(run_date)s{by_brand}",
+                    params={**params, "run_date": run_date},
+                    period_start=run_date,
+                    period_end=run_date,
                 )
             )
         count, entry_count, total = _run_summary(tokens)
@@ -631,6 +768,10 @@ def settlement_mark_paid(*, settlement: Settlement, payout_ref: str) -> Settleme
             if locked.payout_ref == payout_ref:
                 return locked
             raise ValidationError({"status": _("This settlement is already paid.")})
+        if locked.status == Settlement.Status.OPEN:
+            raise ValidationError(
+                {"status": _("This settlement is still open: it is paid once the run closes it.")}
+            )
         if locked.total < 0:
             raise ValidationError(
                 {"total": _("A negative settlement is not paid; it carries into the next one.")}

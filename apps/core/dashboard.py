@@ -69,11 +69,12 @@ def commission_summary(*, scope: Scope, today: dt.date) -> CommissionSummary:
             available=False,
         )
     from apps.commissions.models import CommissionEntry
+    from apps.commissions.selectors import unsettled_q
 
     entries = scope_queryset(CommissionEntry.objects.order_by(), scope)
     month_start = today.replace(day=1)
     is_today = Q(business_date=today)
-    is_settled = Q(settlement__isnull=False)
+    is_settled = ~unsettled_q()
     figures = entries.filter(business_date__gte=month_start, business_date__lte=today).aggregate(
         today_settled=Sum("amount", filter=is_today & is_settled),
         today_unsettled=Sum("amount", filter=is_today & ~is_settled),

@@ -19,6 +19,13 @@ class PeriodicTaskDefault:
 PERIODIC_TASK_DEFAULTS: list[PeriodicTaskDefault] = [
     # Beat proves it is alive every minute; its last run shows in the admin.
     PeriodicTaskDefault(name="Heartbeat", task="apps.core.tasks.heartbeat", every_seconds=60),
+    # Members still pending five minutes after joining lost their assignment
+    # message (a broker restart, a worker killed past its retries): re-queue them.
+    PeriodicTaskDefault(
+        name="Pending member sweep",
+        task="customers.pending_memberships_sweep",
+        every_seconds=5 * 60,
+    ),
     # 02:00 local: the business day has closed and the load of the evening peak is gone.
     PeriodicTaskDefault(
         name="Nightly settlement (T+1 / T+N)",

@@ -387,7 +387,9 @@ def test_late_order_is_caught_by_the_next_run(ingest, plan):
 
     late = ingest(order_no="LATE")  # paid on DAY, arrives after DAY+1's run
     services.settlement_run(run_date=DAY + dt.timedelta(days=1))  # re-run: nothing new
-    assert CommissionEntry.objects.get(order=late).settlement is None
+    waiting = CommissionEntry.objects.get(order=late).settlement
+    assert waiting.status == Settlement.Status.OPEN
+    assert waiting.period_end == DAY + dt.timedelta(days=2)  # the day's period is closed
 
     services.settlement_run(run_date=DAY + dt.timedelta(days=2))
 
@@ -439,8 +441,8 @@ def test_dry_run_writes_nothing(ingest, plan):
 
     assert result.settlement_count == 1
     assert result.preview[0][-1] == Decimal("5.00")
-    assert not Settlement.objects.exists()
-    assert CommissionEntry.objects.get().settlement_id is None
+    assert not Settlement.objects.exclude(status=Settlement.Status.OPEN).exists()
+    assert CommissionEntry.objects.get().settlement.status == Settlement.Status.OPEN
 
 
 def test_settling_one_brand_leaves_the_others(ingest, plan, brand):
@@ -451,4 +453,6 @@ def test_settling_one_brand_leaves_the_others(ingest, plan, brand):
 
     services.settlement_run(run_date=DAY + dt.timedelta(days=1), brand=other)
 
-    assert not Settlement.objects.exists()
+    assert not Settlement.objects.exclude(status=Settlement.Status.OPEN).exists()
+    services.settlement_run(run_date=DAY + dt.timedelta(days=1), brand=brand)
+    assert Settlement.objects.get().status == Settlement.Status.SETTLED

@@ -6,7 +6,7 @@ import pytest
 from django.db import OperationalError, connection, connections
 
 from apps.commissions import services, tasks
-from apps.commissions.models import CommissionEntry, Settlement
+from apps.commissions.models import CommissionEntry, Settlement, SettlementCutoff
 from tests.commissions.conftest import requires_postgres
 from tests.commissions.factories import (
     CommissionPlanFactory,
@@ -78,9 +78,9 @@ def test_settle_command_dry_run_prints_and_writes_nothing(brand, store):
     call_command("settle", "--date", "2026-03-11", "--brand", "AUR", "--dry-run", stdout=out)
 
     assert "would settle 1 entries into 1 settlements, total 5.00" in out.getvalue()
-    assert not Settlement.objects.exists()
+    assert not Settlement.objects.exclude(status=Settlement.Status.OPEN).exists()
     call_command("settle", "--date", "2026-03-11", stdout=out)
-    assert Settlement.objects.count() == 1
+    assert Settlement.objects.get().status == Settlement.Status.SETTLED
 
 
 @pytest.mark.postgres
@@ -135,12 +135,14 @@ def test_a_run_that_dies_midway_leaves_nothing_and_the_next_finishes(brand, stor
     monkeypatch.setattr(services, "_carry_forward", crash)
     with pytest.raises(OperationalError):
         services.settlement_run(run_date=DAY + dt.timedelta(days=1))
-    assert not Settlement.objects.exists()
-    assert CommissionEntry.objects.get().settlement_id is None
+    assert not Settlement.objects.exclude(status=Settlement.Status.OPEN).exists()
+    assert CommissionEntry.objects.get().settlement.status == Settlement.Status.OPEN
+    assert SettlementCutoff.objects.get(brand=brand, mode="T1").closed_through is None
 
     monkeypatch.undo()
     services.settlement_run(run_date=DAY + dt.timedelta(days=1))
-    assert Settlement.objects.get().total == Decimal("5.00")
+    settled = Settlement.objects.get()
+    assert (settled.status, settled.total) == (Settlement.Status.SETTLED, Decimal("5.00"))
     assert connection.vendor == "postgresql"
 
 
@@ -163,3 +165,53 @@ def test_t0_order_through_a_real_worker_is_settled_at_once(brand, store):
     totals = dict(Settlement.objects.values_list("beneficiary", "total"))
     assert totals == {"guide": Decimal("6.00"), "store": Decimal("10.00")}
     assert not CommissionEntry.objects.filter(settlement__isnull=True).exists()
+
+
+@pytest.mark.postgres
+@requires_postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_order_written_during_a_run_waits_and_goes_in_the_next_period(brand, store, monkeypatch):
+    # Given a day's order and a run that is midway through closing that day
+    CommissionPlanFactory(brand=brand)
+    OrderFactory(brand=brand, store=store, order_no="ON-TIME")
+    services.commission_entries_write(business_date=DAY)
+    run_paused, resume_run = threading.Event(), threading.Event()
+    carry_forward = services._carry_forward
+
+    def pause_then_carry_forward(**kwargs):
+        run_paused.set()
+        resume_run.wait(timeout=10)
+        carry_forward(**kwargs)
+
+    monkeypatch.setattr(services, "_carry_forward", pause_then_carry_forward)
+
+    def in_thread(work):
+        def target():
+            try:
+                work()
+            finally:
+                connections.close_all()
+
+        thread = threading.Thread(target=target)
+        thread.start()
+        return thread
+
+    run = in_thread(lambda: services.settlement_run(run_date=DAY + dt.timedelta(days=1)))
+    assert run_paused.wait(timeout=10)
+
+    # When an order of that day arrives meanwhile (after the run's catch-up of lost entries)
+    late = OrderFactory(brand=brand, store=store, order_no="LATE")
+    writer = in_thread(lambda: services.commission_entries_write(order_id=late.pk))
+    writer.join(timeout=1)
+    blocked_while_the_run_held_the_cutoff = writer.is_alive()
+    resume_run.set()
+    run.join(timeout=10)
+    writer.join(timeout=10)
+
+    # Then the run settled the day without it, and it waits for the next period
+    assert blocked_while_the_run_held_the_cutoff
+    settled = Settlement.objects.get(status=Settlement.Status.SETTLED)
+    assert list(settled.entries.values_list("order__order_no", flat=True)) == ["ON-TIME"]
+    waiting = CommissionEntry.objects.get(order=late).settlement
+    assert waiting.status == Settlement.Status.OPEN
+    assert waiting.period_end == DAY + dt.timedelta(days=2)

@@ -1,0 +1,4 @@
+"""Fault tests: killed workers, a restarted broker, replayed webhooks.
+
+Each ends with ``manage.py verify_ledger``.
+"""
