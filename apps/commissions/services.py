@@ -380,12 +380,16 @@ def commission_entries_write(
     with transaction.atomic(), connection.cursor() as cursor:
         _cutoffs_lock(cursor, brand_ids=brand_ids, for_update=False)
         if vendor == "postgresql" and business_date is not None:
-            # A sale day's statements hash millions of rows. Hash joins keep
-            # the orders' scan order, so each index takes its new entries
-            # in key order rather than at random places (a merge join would
-            # sort them by store).
+            # A sale day's statements join a million rows. The planner cannot
+            # estimate the rows of their CTEs (it guesses dozens) and would
+            # probe an index per row in nested loops or sort by store for a
+            # merge join; hash joins read each table once and keep the
+            # orders' scan order, so the ledger's indexes take the new
+            # entries in key order. JIT compiling only adds seconds here.
             cursor.execute(f"SET LOCAL work_mem = '{BULK_WORK_MEM}'")
             cursor.execute("SET LOCAL enable_mergejoin = off")
+            cursor.execute("SET LOCAL enable_nestloop = off")
+            cursor.execute("SET LOCAL jit = off")
         for open_settlements, insert_entries in (
             (sql.open_settlements_for_orders, sql.insert_order_entries),
             (sql.open_settlements_for_refunds, sql.insert_refund_entries),
