@@ -27,6 +27,21 @@ def membership_assign_task(membership_id):
     return membership.assignment_status
 
 
+@shared_task(name="customers.membership_assign_with_backlog", **TRANSIENT_RETRY)
+def membership_assign_with_backlog_task(membership_id):
+    """Assign a new member and, in the same set-based run, others still waiting."""
+    membership_id = id_from_message(
+        membership_id, task="membership_assign_with_backlog", field="membership_id"
+    )
+    if membership_id is None:
+        return None
+    membership = services.membership_assign_with_backlog(membership_id=membership_id)
+    if membership is None:
+        logger.warning("membership_assign_with_backlog: no membership %s", membership_id)
+        return None
+    return membership.assignment_status
+
+
 @shared_task(name="customers.memberships_assign_pending", **TRANSIENT_RETRY)
 def memberships_assign_pending_task():
     return services.memberships_assign_pending()
