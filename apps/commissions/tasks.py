@@ -20,15 +20,17 @@ LEDGER_RETRY = {**TRANSIENT_RETRY, "retry_backoff_max": 300, "max_retries": 8}
 
 @shared_task(name="apps.commissions.tasks.commission_entries_write", **LEDGER_RETRY)
 def commission_entries_write(order_id) -> int:
-    """Write an order's missing entries (and its refunds'), then settle what is T+0."""
+    """Write an order's missing entries (and its refunds'), then settle what is T+0.
+
+    A new order's worker also takes along later orders still without entries
+    (see ``commission_entries_write_with_backlog``).
+    """
     if id_from_message(order_id, task="commission_entries_write", field="order_id") is None:
         return 0
     if not Order.objects.filter(pk=order_id).exists():
         logger.error("commission_entries_write: dropping unknown order id %s", order_id)
         return 0
-    written = services.commission_entries_write(order_id=order_id)
-    services.settlement_settle_t0(order_id=order_id)
-    return written
+    return services.commission_entries_write_with_backlog(order_id=order_id)
 
 
 @shared_task(name="apps.commissions.tasks.settlement_run_nightly", **LEDGER_RETRY)
