@@ -9,7 +9,7 @@ from django.utils import timezone
 from apps.commissions import services
 from apps.commissions.calculations import month_bounds
 from apps.commissions.models import Order, SettlementMode
-from apps.core.tasking import TRANSIENT_RETRY, id_from_message
+from apps.core.tasking import PER_ITEM_RESULTS, TRANSIENT_RETRY, id_from_message
 
 logger = logging.getLogger(__name__)
 
@@ -18,7 +18,9 @@ logger = logging.getLogger(__name__)
 LEDGER_RETRY = {**TRANSIENT_RETRY, "retry_backoff_max": 300, "max_retries": 8}
 
 
-@shared_task(name="apps.commissions.tasks.commission_entries_write", **LEDGER_RETRY)
+@shared_task(
+    name="apps.commissions.tasks.commission_entries_write", **LEDGER_RETRY, **PER_ITEM_RESULTS
+)
 def commission_entries_write(order_id) -> int:
     """Write an order's missing entries (and its refunds'), then settle what is T+0.
 

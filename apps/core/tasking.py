@@ -28,3 +28,10 @@ def id_from_message(value, *, task: str, field: str) -> int | None:
         return value
     logger.error("%s: dropping malformed message, %s=%r", task, field, value)
     return None
+
+
+# Tasks sent once per sign-up or order: storing each success as a result row
+# (django-celery-results) costs the worker about as much as the task's own
+# work when it finds nothing left to do, and nobody reads those rows; the
+# state lives in the rows the task writes. Failures are still stored.
+PER_ITEM_RESULTS = {"ignore_result": True, "store_errors_even_if_ignored": True}

@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from apps.core.tasking import TRANSIENT_RETRY, id_from_message
+from apps.core.tasking import PER_ITEM_RESULTS, TRANSIENT_RETRY, id_from_message
 from apps.customers import services
 
 logger = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ def membership_assign_task(membership_id):
     return membership.assignment_status
 
 
-@shared_task(name="customers.membership_assign_with_backlog", **TRANSIENT_RETRY)
+@shared_task(name="customers.membership_assign_with_backlog", **TRANSIENT_RETRY, **PER_ITEM_RESULTS)
 def membership_assign_with_backlog_task(membership_id):
     """Assign a new member and, in the same set-based run, others still waiting."""
     membership_id = id_from_message(
