@@ -85,6 +85,12 @@ def _start(command: list[str], env: dict, log_name: str):
     return process, log
 
 
+def _database_url() -> str:
+    db = connection.settings_dict
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
 def _wait_for_port(port: int, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -243,6 +249,9 @@ def run(*, stdout, seconds, clients, order_share, web_workers, celery_workers, *
     port = _free_port()
     env = {
         **os.environ,
+        # The processes under load use the database this process seeded (under
+        # pytest, the test database rather than the one DATABASE_URL names).
+        "DATABASE_URL": _database_url(),
         "DJANGO_SETTINGS_MODULE": "config.settings.local",
         "DJANGO_DEBUG": "false",
         "API_SIGNUP_THROTTLE_RATE": "off",
