@@ -34,6 +34,7 @@ from apps.commissions.models import (
     SettlementTerms,
 )
 from apps.core.phones import phone_normalise
+from apps.core.tasking import task_queue_coalesced
 from apps.customers.models import Membership
 from apps.guides.models import Guide
 from apps.stores.models import Brand, Store
@@ -206,6 +207,22 @@ def _queue_entries(order_id: int) -> None:
     transaction.on_commit(partial(commission_entries_write.delay, order_id))
 
 
+def _queue_new_order_entries(order_id: int) -> None:
+    from apps.commissions.tasks import (
+        commission_entries_write,
+        commission_entries_write_waiting_task,
+    )
+
+    if settings.TASK_COALESCING:
+        queue = partial(
+            task_queue_coalesced, commission_entries_write_waiting_task,
+            key=ENTRY_WAITING_KEY, args=(order_id,),
+        )  # fmt: skip
+        transaction.on_commit(queue)
+    else:
+        transaction.on_commit(partial(commission_entries_write.delay, order_id))
+
+
 def order_ingest(
     *,
     order_no: str,
@@ -288,7 +305,7 @@ def order_ingest(
                           quantity=line.quantity, amount=line.amount)
                 for line in lines
             )  # fmt: skip
-            _queue_entries(order.pk)
+            _queue_new_order_entries(order.pk)
     except IntegrityError:
         # A concurrent request with the same order_no won the insert.
         existing = Order.objects.filter(order_no=order_no).first()
@@ -814,6 +831,14 @@ def _settle_t0_orders(*, order_ids: list[int]) -> str:
 # to do. It looks this many order ids ahead, which bounds the scan.
 ENTRY_BACKLOG_BATCH = 100
 ENTRY_BACKLOG_ID_WINDOW = 2_000
+# A coalesced run (settings.TASK_COALESCING) starts this many ids before the
+# order that queued it: an order given a lower id may commit after that one,
+# find the run queued and count on it. It writes at most this many batches,
+# then queues its successor rather than hold a worker.
+ENTRY_WAITING_LOOKBEHIND_IDS = 1_000
+ENTRY_WAITING_MAX_BATCHES = 50
+# Set while a coalesced run is queued (apps.core.tasking.task_queue_coalesced).
+ENTRY_WAITING_KEY = "commissions:entries-waiting-queued"
 
 
 def _order_work_outstanding(order_id: int) -> tuple[bool, bool]:
@@ -829,6 +854,31 @@ def _order_work_outstanding(order_id: int) -> tuple[bool, bool]:
     )
     t0_unsettled = entries.filter(mode=SettlementMode.T0, settlement__isnull=True).exists()
     return True, refund_missing or t0_unsettled
+
+
+def _orders_without_entries(*, after_id: int, up_to_id: int | None = None):
+    """Orders with ids above ``after_id`` that have no entry, locked with SKIP LOCKED, by id."""
+    orders = Order.objects.filter(pk__gt=after_id)
+    if up_to_id is not None:
+        orders = orders.filter(pk__lte=up_to_id)
+    return (
+        orders.exclude(Exists(CommissionEntry.objects.filter(order_id=OuterRef("pk"))))
+        .order_by("pk")
+        .select_for_update(no_key=True, skip_locked=True)
+        .values_list("pk", flat=True)
+    )
+
+
+def _new_orders_write_and_settle(order_ids: list[int]) -> int:
+    """Write the entries of orders that have none and settle the T+0 ones; return rows written."""
+    written = commission_entries_write(order_ids=order_ids)
+    refunded = set(
+        Refund.objects.filter(order_id__in=order_ids).values_list("order_id", flat=True).distinct()
+    )
+    _settle_t0_orders(order_ids=[pk for pk in order_ids if pk not in refunded])
+    for refunded_order_id in sorted(refunded):
+        settlement_settle_t0(order_id=refunded_order_id)
+    return written
 
 
 @transaction.atomic
@@ -854,21 +904,31 @@ def commission_entries_write_with_backlog(*, order_id: int) -> int:
         written = commission_entries_write(order_id=order_id)
         settlement_settle_t0(order_id=order_id)
         return written
-    later = list(
-        Order.objects.filter(pk__gt=order_id, pk__lte=order_id + ENTRY_BACKLOG_ID_WINDOW)
-        .exclude(Exists(CommissionEntry.objects.filter(order_id=OuterRef("pk"))))
-        .order_by("pk")
-        .select_for_update(no_key=True, skip_locked=True)
-        .values_list("pk", flat=True)[: ENTRY_BACKLOG_BATCH - 1]
-    )
-    batch = [order_id, *later]
-    written = commission_entries_write(order_ids=batch)
-    refunded = set(
-        Refund.objects.filter(order_id__in=batch).values_list("order_id", flat=True).distinct()
-    )
-    _settle_t0_orders(order_ids=[pk for pk in batch if pk not in refunded])
-    for refunded_order_id in sorted(refunded):
-        settlement_settle_t0(order_id=refunded_order_id)
+    later = _orders_without_entries(after_id=order_id, up_to_id=order_id + ENTRY_BACKLOG_ID_WINDOW)[
+        : ENTRY_BACKLOG_BATCH - 1
+    ]
+    return _new_orders_write_and_settle([order_id, *later])
+
+
+def commission_entries_write_waiting(*, from_order_id: int) -> int:
+    """Write and settle the entries of the orders from about ``from_order_id`` on that have none.
+
+    The entry point of a coalesced run: one run serves all the orders
+    committed before it started, in batches that commit on their own.
+    Returns rows written.
+    """
+    from apps.commissions.tasks import commission_entries_write_waiting_task
+
+    after_id = from_order_id - ENTRY_WAITING_LOOKBEHIND_IDS - 1
+    written = 0
+    for _batch in range(ENTRY_WAITING_MAX_BATCHES):
+        with transaction.atomic():
+            batch = list(_orders_without_entries(after_id=after_id)[:ENTRY_BACKLOG_BATCH])
+            if not batch:
+                return written
+            written += _new_orders_write_and_settle(batch)
+        after_id = batch[-1]
+    commission_entries_write_waiting_task.delay(after_id + ENTRY_WAITING_LOOKBEHIND_IDS + 1)
     return written
 
 

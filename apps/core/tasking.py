@@ -2,6 +2,7 @@
 
 import logging
 
+from django.core.cache import cache
 from django.db import OperationalError
 
 logger = logging.getLogger(__name__)
@@ -35,3 +36,27 @@ def id_from_message(value, *, task: str, field: str) -> int | None:
 # work when it finds nothing left to do, and nobody reads those rows; the
 # state lives in the rows the task writes. Failures are still stored.
 PER_ITEM_RESULTS = {"ignore_result": True, "store_errors_even_if_ignored": True}
+
+# A queued coalesced run holds its key at most this long: should its message be
+# lost, the next item queues a fresh run then (the periodic sweeps and the
+# settlement run's catch-up cover what falls in between).
+COALESCED_KEY_SECONDS = 30
+
+
+def task_queue_coalesced(task, *, key: str, args: tuple = ()) -> bool:
+    """Queue ``task`` unless a run of it is queued and not yet started; call on commit.
+
+    The run clears ``key`` (``coalesced_run_start``) before it reads its work:
+    an item committed before that is seen by the run, and an item committed
+    after finds the key gone and queues the next run. Returns whether a run
+    was queued.
+    """
+    if cache.add(key, 1, timeout=COALESCED_KEY_SECONDS):
+        task.apply_async(args=args)
+        return True
+    return False
+
+
+def coalesced_run_start(key: str) -> None:
+    """Let items committed from now on queue the next run (see ``task_queue_coalesced``)."""
+    cache.delete(key)

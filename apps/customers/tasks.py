@@ -4,7 +4,12 @@ import logging
 
 from celery import shared_task
 
-from apps.core.tasking import PER_ITEM_RESULTS, TRANSIENT_RETRY, id_from_message
+from apps.core.tasking import (
+    PER_ITEM_RESULTS,
+    TRANSIENT_RETRY,
+    coalesced_run_start,
+    id_from_message,
+)
 from apps.customers import services
 
 logger = logging.getLogger(__name__)
@@ -40,6 +45,13 @@ def membership_assign_with_backlog_task(membership_id):
         logger.warning("membership_assign_with_backlog: no membership %s", membership_id)
         return None
     return membership.assignment_status
+
+
+@shared_task(name="customers.memberships_assign_waiting", **TRANSIENT_RETRY, **PER_ITEM_RESULTS)
+def memberships_assign_waiting_task():
+    """Assign every member waiting: one run for the sign-ups committed before it started."""
+    coalesced_run_start(services.ASSIGN_WAITING_KEY)
+    return services.memberships_assign_waiting()
 
 
 @shared_task(name="customers.memberships_assign_pending", **TRANSIENT_RETRY)
