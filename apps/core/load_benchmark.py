@@ -103,7 +103,7 @@ def _wait_for_port(port: int, timeout: float = 30.0) -> None:
 
 
 # CPU use by process kind, read from /proc (Linux): where the two cores went.
-def _cpu_seconds_by_kind() -> dict[str, float]:
+def _cpu_seconds_by_kind(database: str) -> dict[str, float]:
     ticks = os.sysconf("SC_CLK_TCK")
     totals: dict[str, float] = defaultdict(float)
     for entry in Path("/proc").iterdir():
@@ -114,9 +114,9 @@ def _cpu_seconds_by_kind() -> dict[str, float]:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        kind = next(
-            (k for k in ("gunicorn", "celery", "postgres", "redis") if k in cmdline), "other"
-        )
+        kind = next((k for k in ("gunicorn", "celery", "redis") if k in cmdline), "other")
+        if cmdline.startswith("postgres:") and f" {database} " in cmdline:
+            kind = "postgres"  # a backend serving this benchmark's database
         if kind == "other" and entry.name == str(os.getpid()):
             kind = "client"
         totals[kind] += (int(fields[11]) + int(fields[12])) / ticks
@@ -278,16 +278,19 @@ def run(*, stdout, seconds, clients, order_share, web_workers, celery_workers, *
             f"from {clients} clients; load average {os.getloadavg()[0]:.2f}"
         )
         results: list[tuple[float, int, str]] = []
-        cpu_before, client_before = _cpu_seconds_by_kind(), resource.getrusage(resource.RUSAGE_SELF)
+        database = connection.settings_dict["NAME"]
+        cpu_before = _cpu_seconds_by_kind(database)
+        client_before = resource.getrusage(resource.RUSAGE_SELF)
         started = time.monotonic()
         asyncio.run(
             _send(clients=clients, port=port, token=token.key, deadline=started + seconds,
                   mix=mix, results=results)
         )  # fmt: skip
         load_ended = time.monotonic()
-        cpu_after, client_after = _cpu_seconds_by_kind(), resource.getrusage(resource.RUSAGE_SELF)
+        cpu_after = _cpu_seconds_by_kind(database)
+        client_after = resource.getrusage(resource.RUSAGE_SELF)
         drain = _wait_until_drained(load_ended, run_tag=run_tag)
-        cpu_drained = _cpu_seconds_by_kind()
+        cpu_drained = _cpu_seconds_by_kind(database)
     finally:
         for process, _log in processes:
             process.terminate()
@@ -306,7 +309,7 @@ def run(*, stdout, seconds, clients, order_share, web_workers, celery_workers, *
         f"{2 * elapsed:.0f} on 2 cores): client {client_cpu:.1f}, "
         + ", ".join(
             f"{kind} {cpu_after[kind] - cpu_before.get(kind, 0):.1f}"
-            for kind in ("gunicorn", "celery", "postgres", "redis")
+            for kind in ("gunicorn", "celery", "postgres", "redis", "other")
         )
         + "; during the drain: "
         + ", ".join(

@@ -37,6 +37,10 @@ def id_from_message(value, *, task: str, field: str) -> int | None:
 # state lives in the rows the task writes. Failures are still stored.
 PER_ITEM_RESULTS = {"ignore_result": True, "store_errors_even_if_ignored": True}
 
+# A coalesced run starts this long after it is queued, so that under load each
+# run gathers a second of items: a batch has a fixed cost (store index, guide
+# loads, locks, a dozen statements) that a handful of items would not repay.
+COALESCED_RUN_DELAY_SECONDS = 1.0
 # A queued coalesced run holds its key at most this long: should its message be
 # lost, the next item queues a fresh run then (the periodic sweeps and the
 # settlement run's catch-up cover what falls in between).
@@ -52,7 +56,7 @@ def task_queue_coalesced(task, *, key: str, args: tuple = ()) -> bool:
     was queued.
     """
     if cache.add(key, 1, timeout=COALESCED_KEY_SECONDS):
-        task.apply_async(args=args)
+        task.apply_async(args=args, countdown=COALESCED_RUN_DELAY_SECONDS)
         return True
     return False
 
