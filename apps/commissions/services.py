@@ -809,6 +809,8 @@ def _settle_t0_orders(*, order_ids: list[int]) -> str:
     of set-based statements. Runs in the caller's transaction; returns the
     run token.
     """
+    if not order_ids:
+        return ""
     # Integers from the database, rendered inline (see commission_entries_write).
     order_filter = f"o.id IN ({', '.join(str(int(i)) for i in order_ids)})"
     run_token = uuid.uuid4().hex

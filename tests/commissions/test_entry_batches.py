@@ -118,3 +118,20 @@ def test_a_refund_of_a_settled_order_goes_the_single_way(
 
     assert Settlement.objects.filter(source_ref="refund:B-1-R").count() == 2
     assert not CommissionEntry.objects.filter(settlement__isnull=True).exists()
+
+
+def test_a_batch_of_refunded_orders_only_settles_each_the_single_way(
+    t0_orders, django_capture_on_commit_callbacks
+):
+    # Given every order of the batch refunded before its worker ran
+    with django_capture_on_commit_callbacks(execute=False):
+        for order in t0_orders:
+            services.refund_create(
+                order=order, refund_no=f"{order.order_no}-R", amount=Decimal("1.00"),
+                refunded_at=PAID_AT + dt.timedelta(hours=1),
+            )  # fmt: skip
+
+    tasks.commission_entries_write(t0_orders[0].pk)
+
+    assert not CommissionEntry.objects.filter(settlement__isnull=True).exists()
+    assert ledger_verify(scope=LedgerScope(), grace=NO_GRACE).ok
