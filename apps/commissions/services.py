@@ -12,6 +12,7 @@ from decimal import Decimal
 from functools import partial
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import IntegrityError, connection, transaction
@@ -841,6 +842,10 @@ ENTRY_WAITING_LOOKBEHIND_IDS = 1_000
 ENTRY_WAITING_MAX_BATCHES = 50
 # Set while a coalesced run is queued (apps.core.tasking.task_queue_coalesced).
 ENTRY_WAITING_KEY = "commissions:entries-waiting-queued"
+# The order id through which the last finished run left no order waiting; kept
+# a day (the settlement run's catch-up covers anything older).
+ENTRY_WAITING_DONE_KEY = "commissions:entries-waiting-done-through"
+ENTRY_WAITING_DONE_SECONDS = 24 * 3600
 
 
 def _order_work_outstanding(order_id: int) -> tuple[bool, bool]:
@@ -921,12 +926,18 @@ def commission_entries_write_waiting(*, from_order_id: int) -> int:
     """
     from apps.commissions.tasks import commission_entries_write_waiting_task
 
+    # Start where the last finished run left off, if that is further back: the
+    # orders of a run whose message was lost are then made up for by the next.
+    done_through = cache.get(ENTRY_WAITING_DONE_KEY)
+    if done_through is not None:
+        from_order_id = min(from_order_id, done_through + 1)
     after_id = from_order_id - ENTRY_WAITING_LOOKBEHIND_IDS - 1
     written = 0
     for _batch in range(ENTRY_WAITING_MAX_BATCHES):
         with transaction.atomic():
             batch = list(_orders_without_entries(after_id=after_id)[:ENTRY_BACKLOG_BATCH])
             if not batch:
+                cache.set(ENTRY_WAITING_DONE_KEY, after_id, timeout=ENTRY_WAITING_DONE_SECONDS)
                 return written
             written += _new_orders_write_and_settle(batch)
         after_id = batch[-1]

@@ -5,6 +5,7 @@ from decimal import Decimal
 from unittest import mock
 
 import pytest
+from django.core.cache import cache
 
 from apps.commissions import services as commission_services
 from apps.commissions.models import CommissionEntry, Settlement
@@ -114,3 +115,35 @@ def test_an_order_numbered_before_the_one_that_queued_the_run_is_not_missed(
     assert set(CommissionEntry.objects.values_list("order__order_no", flat=True)) == {
         "EARLY", "LATE"
     }  # fmt: skip
+
+
+def test_the_orders_of_a_run_whose_message_was_lost_are_written_by_the_next(
+    brand, store, django_capture_on_commit_callbacks, monkeypatch
+):
+    # Given no look-behind, a finished run, then a run whose message is lost
+    monkeypatch.setattr(commission_services, "ENTRY_WAITING_LOOKBEHIND_IDS", 0)
+    CommissionPlanFactory(brand=brand)
+    SettlementTermsFactory(brand=brand, mode="T0", hold_days=0)
+
+    def ingest(order_no):
+        lost_run = mock.patch.object(commission_entries_write_waiting_task, "apply_async")
+        with lost_run, django_capture_on_commit_callbacks(execute=True):
+            order, _created = commission_services.order_ingest(
+                order_no=order_no, brand=brand, store=store, amount=Decimal("10.00"),
+                paid_at=PAID_AT,
+            )  # fmt: skip
+        return order
+
+    first = ingest("FIRST")
+    commission_entries_write_waiting_task.apply(args=[first.pk])
+    ingest("LOST-1")
+    ingest("LOST-2")
+    cache.delete(commission_services.ENTRY_WAITING_KEY)  # as when its key expires
+    last = ingest("NEXT")
+
+    # When the next order's run goes
+    commission_entries_write_waiting_task.apply(args=[last.pk])
+
+    # Then it wrote the lost run's orders too
+    written = set(CommissionEntry.objects.values_list("order__order_no", flat=True))
+    assert written == {"FIRST", "LOST-1", "LOST-2", "NEXT"}
