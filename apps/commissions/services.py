@@ -12,9 +12,11 @@ from decimal import Decimal
 from functools import partial
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -33,6 +35,7 @@ from apps.commissions.models import (
     SettlementTerms,
 )
 from apps.core.phones import phone_normalise
+from apps.core.tasking import task_queue_coalesced
 from apps.customers.models import Membership
 from apps.guides.models import Guide
 from apps.stores.models import Brand, Store
@@ -42,6 +45,8 @@ logger = logging.getLogger(__name__)
 # Key of the PostgreSQL advisory lock held by scheduled settlement runs: two
 # beat processes, or a manual run during the nightly one, queue up behind it.
 SETTLEMENT_RUN_LOCK_KEY = 4_104_202_611
+# An order pays at least a cent (the database refuses anything not positive).
+MIN_ORDER_AMOUNT = Decimal("0.01")
 
 
 class DuplicateWithDifferentContent(Exception):
@@ -203,6 +208,22 @@ def _queue_entries(order_id: int) -> None:
     transaction.on_commit(partial(commission_entries_write.delay, order_id))
 
 
+def _queue_new_order_entries(order_id: int) -> None:
+    from apps.commissions.tasks import (
+        commission_entries_write,
+        commission_entries_write_waiting_task,
+    )
+
+    if settings.TASK_COALESCING:
+        queue = partial(
+            task_queue_coalesced, commission_entries_write_waiting_task,
+            key=ENTRY_WAITING_KEY, args=(order_id,),
+        )  # fmt: skip
+        transaction.on_commit(queue)
+    else:
+        transaction.on_commit(partial(commission_entries_write.delay, order_id))
+
+
 def order_ingest(
     *,
     order_no: str,
@@ -264,7 +285,19 @@ def order_ingest(
         attribution_reason=reason,
         request_hash=fingerprint,
     )
-    order.full_clean(validate_unique=False)
+    # Of the constraints only the positive amount depends on the input, and
+    # checked here it costs no query; the attribution is consistent by
+    # construction, and the brand, store and guides were read moments ago.
+    # Asking the database again would cost seven queries an order.
+    try:
+        MinValueValidator(MIN_ORDER_AMOUNT)(amount)
+    except ValidationError as exc:
+        raise ValidationError({"amount": exc.messages}) from exc
+    order.full_clean(
+        exclude=["brand", "store", "guide", "attributed_guide"],
+        validate_unique=False,
+        validate_constraints=False,
+    )
     try:
         with transaction.atomic():
             order.save()
@@ -273,7 +306,7 @@ def order_ingest(
                           quantity=line.quantity, amount=line.amount)
                 for line in lines
             )  # fmt: skip
-            _queue_entries(order.pk)
+            _queue_new_order_entries(order.pk)
     except IntegrityError:
         # A concurrent request with the same order_no won the insert.
         existing = Order.objects.filter(order_no=order_no).first()
@@ -548,16 +581,28 @@ def _settle(
         "run_token": run_token,
         "now": timezone.now(),
     }
+    _settle_with(
+        inserts=[sql.INSERT_SETTLEMENTS[kind].format(entry_filter=entry_filter) for kind in KINDS],
+        claims=[sql.CLAIM_ENTRIES[kind].format(entry_filter=entry_filter) for kind in KINDS],
+        params=params,
+    )
+    return run_token
+
+
+KINDS = ("guide", "store")
+
+
+def _settle_with(*, inserts: list[str], claims: list[str], params: dict) -> None:
+    """Write settlements, claim their entries, drop the empty ones, carry, total."""
     with connection.cursor() as cursor:
-        for kind in ("guide", "store"):
-            cursor.execute(sql.INSERT_SETTLEMENTS[kind].format(entry_filter=entry_filter), params)
-        for kind in ("guide", "store"):
-            cursor.execute(sql.CLAIM_ENTRIES[kind].format(entry_filter=entry_filter), params)
+        for statement in inserts:
+            cursor.execute(statement, params)
+        for statement in claims:
+            cursor.execute(statement, params)
         cursor.execute(sql.DELETE_EMPTY_SETTLEMENTS, params)
-    _carry_forward(run_token=run_token)
+    _carry_forward(run_token=params["run_token"])
     with connection.cursor() as cursor:
         cursor.execute(sql.UPDATE_TOTALS, params)
-    return run_token
 
 
 def _close_open_settlements(
@@ -760,6 +805,148 @@ def settlement_settle_t0(*, order_id: int) -> list[Settlement]:
                 )
             )
     return list(_settlements_of(tokens))
+
+
+def _settle_t0_orders(*, order_ids: list[int]) -> str:
+    """Settle the unsettled T+0 entries of orders (not refunds), each order on its own.
+
+    Writes what ``settlement_settle_t0`` writes for each of them, in one run
+    of set-based statements. Runs in the caller's transaction; returns the
+    run token.
+    """
+    if not order_ids:
+        return ""
+    # Integers from the database, rendered inline (see commission_entries_write).
+    order_filter = f"o.id IN ({', '.join(str(int(i)) for i in order_ids)})"
+    run_token = uuid.uuid4().hex
+    _settle_with(
+        inserts=[
+            sql.INSERT_T0_ORDER_SETTLEMENTS[kind].format(order_filter=order_filter)
+            for kind in KINDS
+        ],
+        claims=[
+            sql.CLAIM_T0_ORDER_ENTRIES[kind].format(order_filter=order_filter) for kind in KINDS
+        ],
+        params={"run_token": run_token, "now": timezone.now()},
+    )
+    return run_token
+
+
+# A worker writing a new order's entries takes along up to this many orders
+# received after it that have none yet: in a sale's rush one set-based run
+# costs about what one order's does, and their own messages then find nothing
+# to do. It looks this many order ids ahead, which bounds the scan.
+ENTRY_BACKLOG_BATCH = 100
+ENTRY_BACKLOG_ID_WINDOW = 2_000
+# A coalesced run (settings.TASK_COALESCING) starts this many ids before the
+# order that queued it: an order given a lower id may commit after that one,
+# find the run queued and count on it. It writes at most this many batches,
+# then queues its successor rather than hold a worker.
+ENTRY_WAITING_LOOKBEHIND_IDS = 1_000
+ENTRY_WAITING_MAX_BATCHES = 50
+# Set while a coalesced run is queued (apps.core.tasking.task_queue_coalesced).
+ENTRY_WAITING_KEY = "commissions:entries-waiting-queued"
+# The order id through which the last finished run left no order waiting; kept
+# a day (the settlement run's catch-up covers anything older).
+ENTRY_WAITING_DONE_KEY = "commissions:entries-waiting-done-through"
+ENTRY_WAITING_DONE_SECONDS = 24 * 3600
+
+
+def _order_work_outstanding(order_id: int) -> tuple[bool, bool]:
+    """Return (whether the order has entries, whether anything of it is left to write or settle)."""
+    entries = CommissionEntry.objects.filter(order_id=order_id)
+    has_entries = entries.filter(refund__isnull=True).exists()
+    if not has_entries:
+        return False, True
+    refund_missing = (
+        Refund.objects.filter(order_id=order_id)
+        .exclude(pk__in=entries.filter(refund__isnull=False).values("refund_id"))
+        .exists()
+    )
+    t0_unsettled = entries.filter(mode=SettlementMode.T0, settlement__isnull=True).exists()
+    return True, refund_missing or t0_unsettled
+
+
+def _orders_without_entries(*, after_id: int, up_to_id: int | None = None):
+    """Orders with ids above ``after_id`` that have no entry, locked with SKIP LOCKED, by id."""
+    orders = Order.objects.filter(pk__gt=after_id)
+    if up_to_id is not None:
+        orders = orders.filter(pk__lte=up_to_id)
+    return (
+        orders.exclude(Exists(CommissionEntry.objects.filter(order_id=OuterRef("pk"))))
+        .order_by("pk")
+        .select_for_update(no_key=True, skip_locked=True)
+        .values_list("pk", flat=True)
+    )
+
+
+def _new_orders_write_and_settle(order_ids: list[int]) -> int:
+    """Write the entries of orders that have none and settle the T+0 ones; return rows written."""
+    written = commission_entries_write(order_ids=order_ids)
+    refunded = set(
+        Refund.objects.filter(order_id__in=order_ids).values_list("order_id", flat=True).distinct()
+    )
+    _settle_t0_orders(order_ids=[pk for pk in order_ids if pk not in refunded])
+    for refunded_order_id in sorted(refunded):
+        settlement_settle_t0(order_id=refunded_order_id)
+    return written
+
+
+@transaction.atomic
+def commission_entries_write_with_backlog(*, order_id: int) -> int:
+    """Write an order's missing entries and settle its T+0 ones, with a batch of later orders.
+
+    An order whose entries exist (a refund came, or an earlier batch took it)
+    goes the single way: ``commission_entries_write`` then
+    ``settlement_settle_t0``. A new one takes along the later orders (within
+    ``ENTRY_BACKLOG_ID_WINDOW`` ids) that have no entries yet, locked with
+    SKIP LOCKED so that workers take disjoint batches. Idempotent: once an
+    order's work is done, its message only checks. Returns rows written.
+    """
+    locked = (
+        Order.objects.select_for_update(no_key=True).filter(pk=order_id).values_list("pk").first()
+    )
+    if locked is None:
+        return 0
+    has_entries, outstanding = _order_work_outstanding(order_id)
+    if not outstanding:
+        return 0
+    if has_entries:
+        written = commission_entries_write(order_id=order_id)
+        settlement_settle_t0(order_id=order_id)
+        return written
+    later = _orders_without_entries(after_id=order_id, up_to_id=order_id + ENTRY_BACKLOG_ID_WINDOW)[
+        : ENTRY_BACKLOG_BATCH - 1
+    ]
+    return _new_orders_write_and_settle([order_id, *later])
+
+
+def commission_entries_write_waiting(*, from_order_id: int) -> int:
+    """Write and settle the entries of the orders from about ``from_order_id`` on that have none.
+
+    The entry point of a coalesced run: one run serves all the orders
+    committed before it started, in batches that commit on their own.
+    Returns rows written.
+    """
+    from apps.commissions.tasks import commission_entries_write_waiting_task
+
+    # Start where the last finished run left off, if that is further back: the
+    # orders of a run whose message was lost are then made up for by the next.
+    done_through = cache.get(ENTRY_WAITING_DONE_KEY)
+    if done_through is not None:
+        from_order_id = min(from_order_id, done_through + 1)
+    after_id = from_order_id - ENTRY_WAITING_LOOKBEHIND_IDS - 1
+    written = 0
+    for _batch in range(ENTRY_WAITING_MAX_BATCHES):
+        with transaction.atomic():
+            batch = list(_orders_without_entries(after_id=after_id)[:ENTRY_BACKLOG_BATCH])
+            if not batch:
+                cache.set(ENTRY_WAITING_DONE_KEY, after_id, timeout=ENTRY_WAITING_DONE_SECONDS)
+                return written
+            written += _new_orders_write_and_settle(batch)
+        after_id = batch[-1]
+    commission_entries_write_waiting_task.delay(after_id + ENTRY_WAITING_LOOKBEHIND_IDS + 1)
+    return written
 
 
 def settlement_mark_paid(*, settlement: Settlement, payout_ref: str) -> Settlement:

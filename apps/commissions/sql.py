@@ -447,3 +447,58 @@ FROM (
 ) sums
 WHERE s.id = sums.settlement_id
 """
+
+# T+0 settlement of many orders in one run, as ``settlement_settle_t0`` settles
+# one: a settlement per order and beneficiary, dated the order's business date
+# and referenced ``order:<order_no>``, taking the order's unsettled T+0
+# entries. ``{order_filter}`` is a condition on the orders (alias ``o``).
+_T0_ORDER_ENTRIES = (
+    "e.settlement_id IS NULL AND e.refund_id IS NULL AND e.mode = 'T0' AND ({order_filter})"
+)
+INSERT_T0_ORDER_SETTLEMENTS = {
+    "guide": f"""
+INSERT INTO {T["settlement"]} (beneficiary, guide_id, store_id, brand_id, mode, period_start,
+    period_end, source_ref, entries_total, carried_forward, total, status, payout_ref, run_token,
+    created_at)
+SELECT 'guide', e.guide_id, g.store_id, e.brand_id, e.mode, o.business_date, o.business_date,
+       'order:' || o.order_no, 0, 0, 0, 'settled', '', %(run_token)s, %(now)s
+FROM {T["entry"]} e
+JOIN {T["guide"]} g ON g.id = e.guide_id
+JOIN {T["order"]} o ON o.id = e.order_id
+WHERE e.beneficiary = 'guide' AND {_T0_ORDER_ENTRIES}
+GROUP BY o.id, o.order_no, o.business_date, e.guide_id, g.store_id, e.brand_id, e.mode
+ON CONFLICT DO NOTHING
+""",
+    "store": f"""
+INSERT INTO {T["settlement"]} (beneficiary, guide_id, store_id, brand_id, mode, period_start,
+    period_end, source_ref, entries_total, carried_forward, total, status, payout_ref, run_token,
+    created_at)
+SELECT 'store', NULL, e.store_id, e.brand_id, e.mode, o.business_date, o.business_date,
+       'order:' || o.order_no, 0, 0, 0, 'settled', '', %(run_token)s, %(now)s
+FROM {T["entry"]} e
+JOIN {T["order"]} o ON o.id = e.order_id
+WHERE e.beneficiary = 'store' AND {_T0_ORDER_ENTRIES}
+GROUP BY o.id, o.order_no, o.business_date, e.store_id, e.brand_id, e.mode
+ON CONFLICT DO NOTHING
+""",
+}
+
+# Each entry goes in its own order's settlement of this run.
+CLAIM_T0_ORDER_ENTRIES = {
+    "guide": f"""
+UPDATE {T["entry"]} AS e SET settlement_id = s.id
+FROM {T["settlement"]} s, {T["order"]} o
+WHERE s.run_token = %(run_token)s AND s.beneficiary = 'guide'
+  AND o.id = e.order_id AND s.source_ref = 'order:' || o.order_no
+  AND e.beneficiary = 'guide' AND e.guide_id = s.guide_id AND e.brand_id = s.brand_id
+  AND e.mode = s.mode AND {_T0_ORDER_ENTRIES}
+""",
+    "store": f"""
+UPDATE {T["entry"]} AS e SET settlement_id = s.id
+FROM {T["settlement"]} s, {T["order"]} o
+WHERE s.run_token = %(run_token)s AND s.beneficiary = 'store'
+  AND o.id = e.order_id AND s.source_ref = 'order:' || o.order_no
+  AND e.beneficiary = 'store' AND e.store_id = s.store_id AND e.brand_id = s.brand_id
+  AND e.mode = s.mode AND {_T0_ORDER_ENTRIES}
+""",
+}

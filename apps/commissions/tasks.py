@@ -9,7 +9,12 @@ from django.utils import timezone
 from apps.commissions import services
 from apps.commissions.calculations import month_bounds
 from apps.commissions.models import Order, SettlementMode
-from apps.core.tasking import TRANSIENT_RETRY, id_from_message
+from apps.core.tasking import (
+    PER_ITEM_RESULTS,
+    TRANSIENT_RETRY,
+    coalesced_run_start,
+    id_from_message,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -18,17 +23,37 @@ logger = logging.getLogger(__name__)
 LEDGER_RETRY = {**TRANSIENT_RETRY, "retry_backoff_max": 300, "max_retries": 8}
 
 
-@shared_task(name="apps.commissions.tasks.commission_entries_write", **LEDGER_RETRY)
+@shared_task(
+    name="apps.commissions.tasks.commission_entries_write", **LEDGER_RETRY, **PER_ITEM_RESULTS
+)
 def commission_entries_write(order_id) -> int:
-    """Write an order's missing entries (and its refunds'), then settle what is T+0."""
+    """Write an order's missing entries (and its refunds'), then settle what is T+0.
+
+    A new order's worker also takes along later orders still without entries
+    (see ``commission_entries_write_with_backlog``).
+    """
     if id_from_message(order_id, task="commission_entries_write", field="order_id") is None:
         return 0
     if not Order.objects.filter(pk=order_id).exists():
         logger.error("commission_entries_write: dropping unknown order id %s", order_id)
         return 0
-    written = services.commission_entries_write(order_id=order_id)
-    services.settlement_settle_t0(order_id=order_id)
-    return written
+    return services.commission_entries_write_with_backlog(order_id=order_id)
+
+
+@shared_task(
+    name="apps.commissions.tasks.commission_entries_write_waiting",
+    **LEDGER_RETRY,
+    **PER_ITEM_RESULTS,
+)
+def commission_entries_write_waiting_task(from_order_id) -> int:
+    """Write and settle new orders' entries: one run for the orders committed before it started."""
+    coalesced_run_start(services.ENTRY_WAITING_KEY)
+    order_id = id_from_message(
+        from_order_id, task="commission_entries_write_waiting", field="from_order_id"
+    )
+    return (
+        0 if order_id is None else services.commission_entries_write_waiting(from_order_id=order_id)
+    )
 
 
 @shared_task(name="apps.commissions.tasks.settlement_run_nightly", **LEDGER_RETRY)

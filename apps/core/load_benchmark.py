@@ -1,42 +1,72 @@
-"""Load the running system over HTTP: gunicorn (2 workers) and 2 Celery workers.
+"""Load the running system over HTTP: member sign-ups and T+0 orders, then the drain.
 
-Starts the web and worker processes on loopback against the configured
-PostgreSQL and Redis, sends member sign-ups from client threads for a bounded
-time, then waits until the workers have assigned every member the load
-created. Orders (and their T+0 settlement) are not in the mix yet.
+Starts gunicorn (2 workers) and 2 Celery workers on loopback against the
+configured PostgreSQL and Redis, sends a mix of member sign-ups
+(``POST /api/v1/members/``) and paid orders (``POST /api/v1/orders/``, of a
+brand whose settlement terms are T+0) for a bounded time, then waits until the
+workers have assigned every member the load created and written and settled
+the commission entries of every order it sent.
+
+gunicorn runs with ``API_SIGNUP_THROTTLE_RATE=off``: every sign-up carries the
+one integration token, and the production limit on it (600 a minute by
+default) would turn most of the load into 429s, measuring the throttle rather
+than the system.
+
+The clients are coroutines on one event loop speaking plain HTTP/1.1 (one
+connection per request, as gunicorn's sync workers close it anyway): a thread
+per client costs more CPU in the one process and contends for its GIL, on a
+machine whose cores the server side needs.
 """
 
-import http.client
+import asyncio
 import json
 import os
 import random
+import resource
 import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
+import uuid
+from collections import defaultdict
+from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from apps.commissions.models import CommissionEntry, Order, SettlementMode, SettlementTerms
 from apps.core.demo import demo_seed
 from apps.customers.models import Membership
+from apps.guides.models import Guide
 from apps.stores.models import Store
 
 ROOT = Path(settings.BASE_DIR)
 # Phone numbers of load-test members start with this prefix (never a demo one).
 PHONE_PREFIX = "177"
+# Orders of a run are numbered ``LOAD-<run>-…``: the ledger is append-only and
+# orders are protected from deletion, so each run keeps its own.
+ORDER_PREFIX = "LOAD-"
 DRAIN_TIMEOUT_SECONDS = 120
+MAX_SECONDS = 300
+MAX_CLIENTS = 99
+REQUEST_TIMEOUT_SECONDS = 30
 
 
 def add_arguments(parser):
-    parser.add_argument("--seconds", type=int, default=60, help="how long to send (max 300)")
     parser.add_argument(
-        "--clients", type=int, default=16, help="concurrent client threads (at most 99)"
+        "--seconds", type=int, default=60, help=f"how long to send (max {MAX_SECONDS})"
+    )
+    parser.add_argument(
+        "--clients", type=int, default=16, help=f"concurrent clients (at most {MAX_CLIENTS})"
+    )
+    parser.add_argument(
+        "--order-share", type=float, default=0.5, help="share of requests that are orders (0–1)"
     )
     parser.add_argument("--web-workers", type=int, default=2)
     parser.add_argument("--celery-workers", type=int, default=2)
@@ -55,6 +85,12 @@ def _start(command: list[str], env: dict, log_name: str):
     return process, log
 
 
+def _database_url() -> str:
+    db = connection.settings_dict
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
 def _wait_for_port(port: int, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -66,59 +102,160 @@ def _wait_for_port(port: int, timeout: float = 30.0) -> None:
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
 
 
-class Client(threading.Thread):
-    """One keep-alive connection sending sign-ups until the deadline."""
-
-    def __init__(self, *, port, token, deadline, stores, first_phone, results):
-        super().__init__(daemon=True)
-        self.port, self.token, self.deadline = port, token, deadline
-        self.stores, self.next_phone, self.results = stores, first_phone, results
-        self.rng = random.Random(first_phone)
-
-    def run(self):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        headers = {"Authorization": f"Token {self.token}", "Content-Type": "application/json"}
-        while time.monotonic() < self.deadline:
-            brand, latitude, longitude = self.rng.choice(self.stores)
-            body = json.dumps({
-                "brand": brand,
-                "phone": f"{PHONE_PREFIX}{self.next_phone:08d}",
-                "latitude": latitude + self.rng.uniform(-0.05, 0.05),
-                "longitude": longitude + self.rng.uniform(-0.05, 0.05),
-            })  # fmt: skip
-            self.next_phone += 1
-            started = time.perf_counter()
-            try:
-                conn.request("POST", "/api/v1/members/", body, headers)
-                response = conn.getresponse()
-                response.read()
-                status = response.status
-            except (OSError, http.client.HTTPException):
-                status = 0
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-            self.results.append((time.perf_counter() - started, status))
-        conn.close()
+# CPU use by process kind, read from /proc (Linux): where the two cores went.
+def _cpu_seconds_by_kind(database: str) -> dict[str, float]:
+    ticks = os.sysconf("SC_CLK_TCK")
+    totals: dict[str, float] = defaultdict(float)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        kind = next((k for k in ("gunicorn", "celery", "redis") if k in cmdline), "other")
+        if cmdline.startswith("postgres:") and f" {database} " in cmdline:
+            kind = "postgres"  # a backend serving this benchmark's database
+        if kind == "other" and entry.name == str(os.getpid()):
+            kind = "client"
+        totals[kind] += (int(fields[11]) + int(fields[12])) / ticks
+    return totals
 
 
-def run(*, stdout, seconds, clients, web_workers, celery_workers, **_options):
+class LoadMix:
+    """What the clients send: sign-ups near stores and T+0 orders of the brand's stores."""
+
+    def __init__(self, *, run: str, order_share: float):
+        self.run, self.order_share = run, order_share
+        self.signup_stores = [
+            (brand_code, lat, lng)
+            for lat, lng, brand_code in Store.objects.filter(is_active=True).values_list(
+                "latitude", "longitude", "brands__code"
+            )
+            if brand_code
+        ]
+        t0_brand = (
+            SettlementTerms.objects.filter(mode=SettlementMode.T0, store__isnull=True)
+            .select_related("brand")
+            .order_by("brand__code")
+            .first()
+        )
+        if t0_brand is None:
+            raise SystemExit("bench load needs a brand with T+0 terms (the demo has one)")
+        self.order_brand = t0_brand.brand.code
+        # Orders carry the selling guide and the phone of one of the brand's
+        # demo members, as a POS sends them.
+        guides = defaultdict(list)
+        for store_code, employee_no in Guide.objects.filter(
+            is_active=True, store__is_active=True, store__brands=t0_brand.brand
+        ).values_list("store__code", "employee_no"):
+            guides[store_code].append(employee_no)
+        self.order_stores = sorted(guides.items())
+        self.member_phones = list(
+            Membership.objects.filter(brand=t0_brand.brand)
+            .exclude(customer__phone__startswith=PHONE_PREFIX)
+            .values_list("customer__phone", flat=True)[:500]
+        )
+
+    def request(self, rng: random.Random, *, client: int, number: int) -> tuple[str, str, bytes]:
+        """Return (kind, path, JSON body) of the client's ``number``-th request."""
+        if rng.random() < self.order_share:
+            store_code, employee_nos = rng.choice(self.order_stores)
+            cents = rng.randrange(9_900, 99_900)
+            first = rng.randrange(100, cents)
+            body = {
+                "order_no": f"{ORDER_PREFIX}{self.run}-{client}-{number}",
+                "brand": self.order_brand,
+                "store": store_code,
+                "guide": rng.choice(employee_nos),
+                "member_phone": rng.choice(self.member_phones) if self.member_phones else "",
+                "amount": str(Decimal(cents) / 100),
+                "paid_at": timezone.now().isoformat(),
+                "lines": [
+                    {"sku": "SKU-A", "category": "apparel", "quantity": 1,
+                     "amount": str(Decimal(first) / 100)},
+                    {"sku": "SKU-B", "category": "shoes", "quantity": 1,
+                     "amount": str(Decimal(cents - first) / 100)},
+                ],
+            }  # fmt: skip
+            return "order", "/api/v1/orders/", json.dumps(body).encode()
+        brand, latitude, longitude = rng.choice(self.signup_stores)
+        body = {
+            "brand": brand,
+            "phone": f"{PHONE_PREFIX}{client * 1_000_000 + number:08d}",
+            "latitude": latitude + rng.uniform(-0.05, 0.05),
+            "longitude": longitude + rng.uniform(-0.05, 0.05),
+        }
+        return "signup", "/api/v1/members/", json.dumps(body).encode()
+
+
+async def _post(port: int, path: str, body: bytes, token: str) -> int:
+    """POST ``body`` on a fresh connection; return the status (0: no answer)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Authorization: Token {token}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        )
+        writer.write(head.encode() + body)
+        await writer.drain()
+        response = await reader.read()  # until the server closes
+        status_line = response.split(b"\r\n", 1)[0].split()
+        return int(status_line[1]) if len(status_line) > 1 else 0
+    finally:
+        writer.close()
+
+
+async def _client(*, number, port, token, deadline, mix, results) -> None:
+    rng = random.Random(number)
+    sent = 0
+    while time.monotonic() < deadline:
+        kind, path, body = mix.request(rng, client=number, number=sent)
+        sent += 1
+        started = time.perf_counter()
+        try:
+            status = await asyncio.wait_for(
+                _post(port, path, body, token), timeout=REQUEST_TIMEOUT_SECONDS
+            )
+        except (OSError, TimeoutError, ValueError):
+            status = 0
+        results.append((time.perf_counter() - started, status, kind))
+
+
+async def _send(*, clients, port, token, deadline, mix, results) -> None:
+    await asyncio.gather(
+        *(
+            _client(number=number, port=port, token=token, deadline=deadline, mix=mix,
+                    results=results)
+            for number in range(clients)
+        )
+    )  # fmt: skip
+
+
+def run(*, stdout, seconds, clients, order_share, web_workers, celery_workers, **_options):
     if connection.vendor != "postgresql" or not os.environ.get("CELERY_BROKER_URL"):
         raise SystemExit(
             "bench load needs DATABASE_URL=postgres://… and CELERY_BROKER_URL=redis://…"
         )
-    seconds, clients = min(seconds, 300), min(clients, 99)
+    seconds, clients = max(1, min(seconds, MAX_SECONDS)), max(1, min(clients, MAX_CLIENTS))
+    order_share = min(max(order_share, 0.0), 1.0)
     demo_seed()
     Membership.objects.filter(customer__phone__startswith=PHONE_PREFIX).delete()
     token, _created = Token.objects.get_or_create(user=get_user_model().objects.get(username="pos"))
-    stores = [
-        (brand_code, lat, lng)
-        for lat, lng, brand_code in Store.objects.filter(is_active=True).values_list(
-            "latitude", "longitude", "brands__code"
-        )
-        if brand_code
-    ]
+    run_tag = uuid.uuid4().hex[:8]
+    mix = LoadMix(run=run_tag, order_share=order_share)
     port = _free_port()
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.local", "DJANGO_DEBUG": "false"}
+    env = {
+        **os.environ,
+        # The processes under load use the database this process seeded (under
+        # pytest, the test database rather than the one DATABASE_URL names).
+        "DATABASE_URL": _database_url(),
+        "DJANGO_SETTINGS_MODULE": "config.settings.local",
+        "DJANGO_DEBUG": "false",
+        "API_SIGNUP_THROTTLE_RATE": "off",
+    }
     bin_dir = Path(sys.executable).parent
     processes = [
         _start(
@@ -136,21 +273,24 @@ def run(*, stdout, seconds, clients, web_workers, celery_workers, **_options):
     ]  # fmt: skip
     try:
         _wait_for_port(port)
-        stdout.write(f"sending sign-ups for {seconds} s from {clients} clients")
-        results: list[tuple[float, int]] = []
+        stdout.write(
+            f"sending sign-ups and orders ({order_share:.0%} orders) for {seconds} s "
+            f"from {clients} clients; load average {os.getloadavg()[0]:.2f}"
+        )
+        results: list[tuple[float, int, str]] = []
+        database = connection.settings_dict["NAME"]
+        cpu_before = _cpu_seconds_by_kind(database)
+        client_before = resource.getrusage(resource.RUSAGE_SELF)
         started = time.monotonic()
-        deadline = started + seconds
-        threads = [
-            Client(port=port, token=token.key, deadline=deadline, stores=stores,
-                   first_phone=number * 1_000_000, results=results)
-            for number in range(clients)
-        ]  # fmt: skip
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        asyncio.run(
+            _send(clients=clients, port=port, token=token.key, deadline=started + seconds,
+                  mix=mix, results=results)
+        )  # fmt: skip
         load_ended = time.monotonic()
-        drain = _wait_until_drained(load_ended)
+        cpu_after = _cpu_seconds_by_kind(database)
+        client_after = resource.getrusage(resource.RUSAGE_SELF)
+        drain = _wait_until_drained(load_ended, run_tag=run_tag)
+        cpu_drained = _cpu_seconds_by_kind(database)
     finally:
         for process, _log in processes:
             process.terminate()
@@ -160,28 +300,85 @@ def run(*, stdout, seconds, clients, web_workers, celery_workers, **_options):
             except subprocess.TimeoutExpired:
                 process.kill()
             log.close()
-    latencies = sorted(latency for latency, _status in results)
-    errors = sum(1 for _latency, status in results if status not in (200, 201))
     elapsed = load_ended - started
+    client_cpu = (client_after.ru_utime + client_after.ru_stime) - (
+        client_before.ru_utime + client_before.ru_stime
+    )
+    stdout.write(
+        "CPU seconds during the load (of "
+        f"{2 * elapsed:.0f} on 2 cores): client {client_cpu:.1f}, "
+        + ", ".join(
+            f"{kind} {cpu_after[kind] - cpu_before.get(kind, 0):.1f}"
+            for kind in ("gunicorn", "celery", "postgres", "redis", "other")
+        )
+        + "; during the drain: "
+        + ", ".join(
+            f"{kind} {cpu_drained[kind] - cpu_after.get(kind, 0):.1f}"
+            for kind in ("gunicorn", "celery", "postgres", "redis")
+        )
+    )
+    by_kind = defaultdict(list)
+    for latency, status, kind in results:
+        by_kind[kind].append((latency, status))
+    for kind, rows in sorted(by_kind.items()):
+        lat = sorted(latency for latency, _status in rows)
+        stdout.write(
+            f"{kind}: {len(rows)} requests, p50 {statistics.median(lat) * 1000:.1f} ms, "
+            f"p99 {_percentile(lat, 0.99) * 1000:.1f} ms, statuses "
+            f"{dict(sorted(_count(status for _latency, status in rows).items()))}"
+        )
+    latencies = sorted(latency for latency, _status, _kind in results)
+    ok = {"signup": (200, 201), "order": (201,)}
+    errors = sum(1 for _latency, status, kind in results if status not in ok[kind])
     return {
         "bench": "load",
         "seconds": round(elapsed, 1),
         "requests": len(results),
         "rps": round(len(results) / elapsed, 1),
         "p50_ms": round(statistics.median(latencies) * 1000, 1),
-        "p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1),
+        "p99_ms": round(_percentile(latencies, 0.99) * 1000, 1),
         "errors": errors,
         "drain_seconds": None if drain is None else round(drain, 1),
+        "signups": len(by_kind["signup"]),
+        "orders": len(by_kind["order"]),
     }
 
 
-def _wait_until_drained(load_ended: float) -> float | None:
-    """Return seconds from the end of the load until no load member is pending (None: timeout)."""
+def _percentile(sorted_values: list[float], share: float) -> float:
+    return sorted_values[max(int(len(sorted_values) * share) - 1, 0)]
+
+
+def _count(values) -> dict:
+    counts: dict = defaultdict(int)
+    for value in values:
+        counts[value] += 1
+    return counts
+
+
+def load_work_outstanding(*, run_tag: str) -> tuple[int, int]:
+    """Return (members still pending, orders not yet settled) of the load run ``run_tag``.
+
+    An order is done once its entries are written and each is in a settled
+    settlement: every load order earns (the brand has a plan), so an order
+    without entries is still waiting for its worker.
+    """
+    pending = Membership.objects.filter(
+        customer__phone__startswith=PHONE_PREFIX, assignment_status=Membership.Status.PENDING
+    ).count()
+    entries = CommissionEntry.objects.filter(order=OuterRef("pk"), refund__isnull=True)
+    unsettled = entries.filter(Q(settlement__isnull=True) | ~Q(settlement__status="settled"))
+    orders = (
+        Order.objects.filter(order_no__startswith=f"{ORDER_PREFIX}{run_tag}-")
+        .filter(~Exists(entries) | Exists(unsettled))
+        .count()
+    )
+    return pending, orders
+
+
+def _wait_until_drained(load_ended: float, *, run_tag: str) -> float | None:
+    """Return seconds from the end of the load until all its work is done (None: timeout)."""
     while time.monotonic() - load_ended < DRAIN_TIMEOUT_SECONDS:
-        pending = Membership.objects.filter(
-            customer__phone__startswith=PHONE_PREFIX, assignment_status="pending"
-        ).exists()
-        if not pending:
+        if load_work_outstanding(run_tag=run_tag) == (0, 0):
             return time.monotonic() - load_ended
         time.sleep(0.5)
     return None

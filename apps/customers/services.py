@@ -4,14 +4,17 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 import numpy as np
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.core.geo import haversine_km
 from apps.core.phones import phone_normalise
+from apps.core.tasking import task_queue_coalesced
 from apps.customers.models import AssignmentEvent, Customer, Membership
 from apps.customers.placements import (
     placements_choose_guides,
@@ -77,7 +80,10 @@ def member_join(
     Joining again returns the existing membership unchanged. Coordinates are
     WGS-84; an explicit store (and guide) comes from a store's QR code.
     """
-    from apps.customers.tasks import membership_assign_task
+    from apps.customers.tasks import (
+        membership_assign_with_backlog_task,
+        memberships_assign_waiting_task,
+    )
 
     phone = phone_normalise(phone)
     if (latitude is None) != (longitude is None):
@@ -102,7 +108,13 @@ def member_join(
                 joined_at=joined_at or timezone.now(),
             )
             # Uniqueness is left to the database: the race is caught below.
-            membership.full_clean(validate_unique=False, validate_constraints=False)
+            # The customer, brand, store and guide were just read or written:
+            # checking that they exist would cost a query each.
+            membership.full_clean(
+                exclude=["customer", "brand", "requested_store", "requested_guide"],
+                validate_unique=False,
+                validate_constraints=False,
+            )
             membership.save()
     except IntegrityError:
         # A concurrent join of the same phone and brand won the race.
@@ -110,7 +122,12 @@ def member_join(
         if existing is None:
             raise
         return JoinResult(existing, created=False)
-    transaction.on_commit(lambda: membership_assign_task.delay(membership.pk))
+    if settings.TASK_COALESCING:
+        transaction.on_commit(
+            partial(task_queue_coalesced, memberships_assign_waiting_task, key=ASSIGN_WAITING_KEY)
+        )
+    else:
+        transaction.on_commit(partial(membership_assign_with_backlog_task.delay, membership.pk))
     return JoinResult(membership, created=True)
 
 
@@ -265,6 +282,120 @@ def memberships_assign_pending(*, membership_ids: Iterable[int] | None = None) -
         placements_choose_guides(placements)
         assigned = placements_write(placements, reason=EventReason.NEW_MEMBER)
     return assigned + len(explicit_ids)
+
+
+# A worker assigning a new member takes up to this many of the oldest waiting
+# members along: in a campaign's rush one set-based run costs about what a
+# single assignment does, and the others' messages then find nothing to do.
+ASSIGN_BACKLOG_BATCH = 200
+# A coalesced run (settings.TASK_COALESCING) assigns at most this many batches,
+# then queues its successor rather than hold a worker.
+ASSIGN_WAITING_MAX_BATCHES = 50
+# Set while a coalesced run is queued (apps.core.tasking.task_queue_coalesced).
+ASSIGN_WAITING_KEY = "customers:assign-waiting-queued"
+
+
+def membership_assign_with_backlog(*, membership_id: int) -> Membership | None:
+    """Assign a pending membership together with other members waiting; return it.
+
+    The members taken along are the oldest pending ones, locked with SKIP
+    LOCKED so that two workers take disjoint sets and a member another worker
+    holds is left to it. No-op once the membership is not pending.
+    """
+    membership = Membership.objects.filter(pk=membership_id).first()
+    if membership is None or membership.assignment_status != Status.PENDING:
+        return membership
+    if membership.requested_store_id is not None:
+        return membership_assign(membership_id=membership_id)
+    _memberships_assign_batch(first_id=membership_id)
+    return Membership.objects.filter(pk=membership_id).first()
+
+
+def memberships_assign_waiting() -> int:
+    """Assign every pending member, oldest first, batch by batch; return how many were handled.
+
+    The entry point of a coalesced run: one run serves all the sign-ups
+    committed before it started.
+    """
+    from apps.customers.tasks import memberships_assign_waiting_task
+
+    handled = 0
+    for _batch in range(ASSIGN_WAITING_MAX_BATCHES):
+        count = _memberships_assign_batch()
+        if not count:
+            return handled
+        handled += count
+    memberships_assign_waiting_task.delay()
+    return handled
+
+
+@transaction.atomic
+def _memberships_assign_batch(*, first_id: int | None = None) -> int:
+    """Assign up to ``ASSIGN_BACKLOG_BATCH`` pending members (``first_id`` among them).
+
+    Members are locked with SKIP LOCKED: one another worker holds is left to
+    it. Members with a store from a QR code go through ``membership_assign``,
+    which honours it. Returns how many were taken.
+    """
+    waiting = Membership.objects.filter(assignment_status=Status.PENDING).select_for_update(
+        skip_locked=True
+    )
+    batch = []
+    if first_id is not None:
+        batch = list(waiting.filter(pk=first_id).values_list("pk", flat=True))
+        if not batch:
+            return 0  # another worker holds it, and assigns it
+    batch += (
+        waiting.exclude(pk__in=batch)
+        .order_by("joined_at", "pk")
+        .values_list("pk", flat=True)[: ASSIGN_BACKLOG_BATCH - len(batch)]
+    )
+    if not batch:
+        return 0
+    explicit = list(
+        Membership.objects.filter(pk__in=batch, requested_store__isnull=False)
+        .order_by("joined_at", "pk")
+        .values_list("pk", flat=True)
+    )
+    for membership_id in explicit:
+        membership_assign(membership_id=membership_id)
+    placements = placements_read(
+        Membership.objects.filter(
+            pk__in=batch, assignment_status=Status.PENDING, requested_store__isnull=True
+        ).order_by("joined_at", "pk")
+    )
+    if not _placements_to_open_stores(placements):
+        # A store closed twice under the batch: the single path, member by
+        # member, retries each against the refreshed store network.
+        for membership_id in placements.membership_id.tolist():
+            membership_assign(membership_id=membership_id)
+        return len(batch)
+    placements_choose_guides(placements)
+    placements_write(placements, reason=EventReason.NEW_MEMBER)
+    return len(batch)
+
+
+def _placements_to_open_stores(placements) -> bool:
+    """Send the placements to their nearest stores and lock those; False if one is closed.
+
+    As in ``membership_assign``, the store row locks make a concurrent closing
+    wait for this batch (and then move its members), or show a store closed
+    behind the cached index, which is then rebuilt for a second attempt.
+    """
+    for _attempt in range(2):
+        placements_to_nearest(placements)
+        chosen = sorted(set(placements.to_store[placements.to_store != 0].tolist()))
+        open_ids = list(
+            Store.objects.select_for_update(no_key=True)
+            .filter(pk__in=chosen, is_active=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if open_ids == chosen:
+            return True
+        for brand_id in set(placements.brand_id.tolist()):
+            store_index_forget(int(brand_id))
+    return False
 
 
 def memberships_recompute(*, actor_id: int | None = None) -> int:

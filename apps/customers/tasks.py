@@ -4,7 +4,12 @@ import logging
 
 from celery import shared_task
 
-from apps.core.tasking import TRANSIENT_RETRY, id_from_message
+from apps.core.tasking import (
+    PER_ITEM_RESULTS,
+    TRANSIENT_RETRY,
+    coalesced_run_start,
+    id_from_message,
+)
 from apps.customers import services
 
 logger = logging.getLogger(__name__)
@@ -25,6 +30,28 @@ def membership_assign_task(membership_id):
         logger.warning("membership_assign: membership %s does not exist", membership_id)
         return None
     return membership.assignment_status
+
+
+@shared_task(name="customers.membership_assign_with_backlog", **TRANSIENT_RETRY, **PER_ITEM_RESULTS)
+def membership_assign_with_backlog_task(membership_id):
+    """Assign a new member and, in the same set-based run, others still waiting."""
+    membership_id = id_from_message(
+        membership_id, task="membership_assign_with_backlog", field="membership_id"
+    )
+    if membership_id is None:
+        return None
+    membership = services.membership_assign_with_backlog(membership_id=membership_id)
+    if membership is None:
+        logger.warning("membership_assign_with_backlog: no membership %s", membership_id)
+        return None
+    return membership.assignment_status
+
+
+@shared_task(name="customers.memberships_assign_waiting", **TRANSIENT_RETRY, **PER_ITEM_RESULTS)
+def memberships_assign_waiting_task():
+    """Assign every member waiting: one run for the sign-ups committed before it started."""
+    coalesced_run_start(services.ASSIGN_WAITING_KEY)
+    return services.memberships_assign_waiting()
 
 
 @shared_task(name="customers.memberships_assign_pending", **TRANSIENT_RETRY)

@@ -278,6 +278,15 @@ CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 DJANGO_CELERY_BEAT_TZ_AWARE = True
+# Sign-ups and orders each queue one batch run for everything committed before
+# it starts, rather than a message per item (a message costs a worker more than
+# the item's share of a batch). The "a run is queued" key must be seen by
+# every process, so this needs the shared (Redis) cache; with per-process
+# caches each item keeps its own message.
+TASK_COALESCING = env.bool(
+    "TASK_COALESCING",
+    default=CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache",
+)
 
 # ADMIN (django-unfold)
 # ------------------------------------------------------------------------------

@@ -20,3 +20,7 @@ CELERY_RESULT_BACKEND = "cache+memory://"
 # Rate-limit counters in memory, emptied before each test (tests/conftest.py):
 # a Redis cache would carry counts from one test into the next.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# That cache is per process, so a worker process started by a test could not
+# clear a coalesced run's key: each item keeps its own message. Tests of
+# coalesced runs switch this on within one process.
+TASK_COALESCING = False

@@ -1,0 +1,92 @@
+"""``manage.py bench load``: what it sends is accepted, and its drain sees the work through."""
+
+import io
+import json
+import os
+import random
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from apps.core.load_benchmark import PHONE_PREFIX, LoadMix, load_work_outstanding
+from tests.commissions.factories import CommissionPlanFactory, SettlementTermsFactory
+from tests.factories import GuideFactory, PendingMembershipFactory, StoreFactory
+
+RUN = "t1"
+
+
+@pytest.fixture
+def t0_brand(brand, store):
+    """The fixture brand settles T+0; its store has two guides and a member ordering."""
+    CommissionPlanFactory(brand=brand, guide_rate=Decimal("3.00"), store_rate=Decimal("5.00"))
+    SettlementTermsFactory(brand=brand, mode="T0", hold_days=0)
+    GuideFactory(store=store)
+    GuideFactory(store=store)
+    PendingMembershipFactory(brand=brand, customer__phone="13800000001")
+    return brand
+
+
+@pytest.mark.django_db
+def test_each_request_of_the_mix_is_accepted_and_its_work_then_done(
+    t0_brand, integration_client, django_capture_on_commit_callbacks
+):
+    mix = LoadMix(run=RUN, order_share=0.5)
+    rng = random.Random(7)
+    requests = [mix.request(rng, client=1, number=number) for number in range(12)]
+    kinds = {kind for kind, _path, _body in requests}
+    assert kinds == {"signup", "order"}
+
+    # When the API takes every request, its work still waiting for a worker
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        statuses = [
+            integration_client.post(path, body, content_type="application/json").status_code
+            for _kind, path, body in requests
+        ]
+    assert statuses == [201] * 12
+    pending, unsettled = load_work_outstanding(run_tag=RUN)
+    signups = sum(kind == "signup" for kind, _path, _body in requests)
+    assert (pending, unsettled) == (signups, 12 - signups)
+
+    # Then once the queued work ran, nothing is outstanding
+    for callback in queued:
+        callback()
+    assert load_work_outstanding(run_tag=RUN) == (0, 0)
+
+
+@pytest.mark.django_db
+def test_sign_ups_use_the_load_prefix_and_orders_the_t0_brand(t0_brand):
+    StoreFactory(code="OTHER")  # carries another brand: never in the orders
+    mix = LoadMix(run=RUN, order_share=1.0)
+
+    kind, path, body = mix.request(random.Random(1), client=3, number=4)
+
+    order = json.loads(body)
+    assert (kind, path, order["brand"], order["order_no"]) == (
+        "order", "/api/v1/orders/", t0_brand.code, f"LOAD-{RUN}-3-4"
+    )  # fmt: skip
+    assert Decimal(order["amount"]) == sum(Decimal(line["amount"]) for line in order["lines"])
+    _kind, _path, body = LoadMix(run=RUN, order_share=0.0).request(
+        random.Random(1), client=3, number=4
+    )
+    assert json.loads(body)["phone"] == f"{PHONE_PREFIX}03000004"
+
+
+@pytest.mark.broker
+@pytest.mark.skipif(
+    connection.vendor != "postgresql"
+    or not os.environ.get("CELERY_BROKER_URL", "").startswith("redis://"),
+    reason="bench load starts gunicorn and Celery workers on PostgreSQL and Redis",
+)
+@pytest.mark.django_db(transaction=True)
+def test_a_short_load_runs_end_to_end_and_drains():
+    out = io.StringIO()
+
+    call_command("bench", "load", "--seconds", "3", "--clients", "2", stdout=out)
+
+    summary = json.loads(out.getvalue().strip().splitlines()[-1])
+    assert summary["bench"] == "load"
+    assert summary["requests"] == summary["signups"] + summary["orders"] > 0
+    assert summary["errors"] == 0
+    assert summary["drain_seconds"] is not None
