@@ -907,6 +907,7 @@ def commission_entries_write_with_backlog(*, order_id: int) -> int:
         Order.objects.select_for_update(no_key=True).filter(pk=order_id).values_list("pk").first()
     )
     if locked is None:
+        logger.error("commission entries: dropping unknown order id %s", order_id)
         return 0
     has_entries, outstanding = _order_work_outstanding(order_id)
     if not outstanding:

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from apps.commissions import services
 from apps.commissions.calculations import month_bounds
-from apps.commissions.models import Order, SettlementMode
+from apps.commissions.models import SettlementMode
 from apps.core.tasking import (
     PER_ITEM_RESULTS,
     TRANSIENT_RETRY,
@@ -33,9 +33,6 @@ def commission_entries_write(order_id) -> int:
     (see ``commission_entries_write_with_backlog``).
     """
     if id_from_message(order_id, task="commission_entries_write", field="order_id") is None:
-        return 0
-    if not Order.objects.filter(pk=order_id).exists():
-        logger.error("commission_entries_write: dropping unknown order id %s", order_id)
         return 0
     return services.commission_entries_write_with_backlog(order_id=order_id)
 
