@@ -35,6 +35,7 @@ $(VENV)/.installed: pyproject.toml uv.lock
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff format .

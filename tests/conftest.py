@@ -135,8 +135,8 @@ def _fresh_store_index():
     Rolled-back tests reuse ids and the store network version, so an index
     cached by an earlier test could look current.
     """
-    from apps.customers.selectors import _index_cache
+    from apps.customers.store_index import store_index_forget
 
-    _index_cache.clear()
+    store_index_forget()
     yield
-    _index_cache.clear()
+    store_index_forget()

@@ -74,7 +74,11 @@ class CommissionPlanAdmin(HQWritableHistoryAdmin):
     list_select_related = ["brand", "store"]
 
     def save_model(self, request, obj, form, change):
-        # The same overlap rule as the API; the form already ran full_clean.
+        # The same scope ranking and overlap rule as the API; the form already
+        # ran full_clean.
+        obj.specificity = services.plan_specificity(
+            store=obj.store, store_kind=obj.store_kind, category=obj.category
+        )
         services.commission_plan_validate(obj)
         super().save_model(request, obj, form, change)
 

@@ -1,3 +1,5 @@
+"""The commissions app: orders, the commission ledger and its settlement."""
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 

@@ -1,31 +1,22 @@
-"""Commission arithmetic over plain values: no ORM, exhaustively tested.
+"""The reference arithmetic of the ledger, over plain values: no ORM, exhaustively tested.
 
-Money is CNY with two decimals, rounded half up once per ledger entry. The SQL
-of the bulk path (``sql.py``) computes the same formulas in integer cents;
-``cents_*`` here are the reference it is tested against.
+Money is CNY with two decimals, rounded half up once per ledger entry
+(``apps.core.money``). The bulk SQL (``apps.commissions.sql``) computes the
+same formulas in integer cents and chooses plans by the same rule; the
+functions here are the reference it is tested against.
 """
 
 import calendar
 import datetime as dt
-from decimal import ROUND_HALF_UP, Decimal
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
 
-MONEY_PLACES = Decimal("0.01")
+from apps.core.money import quantize_money
+
 PERCENT = Decimal(100)
 # Rates are percentages with two decimals: 3.50 % is 350 "basis points" here.
 RATE_SCALE = 100
-
-
-def quantize_money(value: Decimal) -> Decimal:
-    """Round ``value`` to 0.01 CNY, halves away from zero (ROUND_HALF_UP)."""
-    return Decimal(value).quantize(MONEY_PLACES, rounding=ROUND_HALF_UP)
-
-
-def to_cents(amount: Decimal) -> int:
-    return int(quantize_money(amount) * 100)
-
-
-def from_cents(cents: int) -> Decimal:
-    return (Decimal(cents) / 100).quantize(MONEY_PLACES)
 
 
 def _div_half_up(numerator: int, denominator: int) -> int:
@@ -58,20 +49,48 @@ def clawback_cents(
     return after - before
 
 
-def clawback_amount(
-    original: Decimal, order_amount: Decimal, refunded_before: Decimal, refund: Decimal
-) -> Decimal:
-    return from_cents(
-        clawback_cents(to_cents(original), to_cents(order_amount), to_cents(refunded_before),
-                       to_cents(refund))
-    )  # fmt: skip
+@dataclass(frozen=True)
+class PlanScope:
+    """What decides whether a plan applies to a sale, and how it ranks among those that do."""
+
+    plan_id: int
+    specificity: int
+    valid_from: dt.date
+    valid_to: dt.date | None = None
+    store_id: int | None = None
+    store_kind: str = ""
+    category: str = ""
+
+
+def plan_choose(
+    plans: Iterable[PlanScope],
+    *,
+    store_id: int,
+    store_kind: str,
+    category: str,
+    business_date: dt.date,
+) -> int | None:
+    """Return the id of the plan in force for a sale of one brand, or None.
+
+    A plan applies when its store, store kind and category are empty or match
+    and the business date is within its validity; the most specific wins, then
+    the one that started last.
+    """
+    applicable = [
+        plan
+        for plan in plans
+        if plan.store_id in (None, store_id)
+        and plan.store_kind in ("", store_kind)
+        and plan.category in ("", category)
+        and plan.valid_from <= business_date
+        and (plan.valid_to is None or plan.valid_to >= business_date)
+    ]
+    if not applicable:
+        return None
+    return max(applicable, key=lambda plan: (plan.specificity, plan.valid_from)).plan_id
 
 
 def month_bounds(day: dt.date) -> tuple[dt.date, dt.date]:
     """Return the first and last day of ``day``'s month."""
     last = calendar.monthrange(day.year, day.month)[1]
     return day.replace(day=1), day.replace(day=last)
-
-
-def previous_month_bounds(day: dt.date) -> tuple[dt.date, dt.date]:
-    return month_bounds(day.replace(day=1) - dt.timedelta(days=1))

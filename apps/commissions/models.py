@@ -1,19 +1,17 @@
-from decimal import Decimal
+"""The commission ledger: plans and terms, orders and refunds, entries and settlements."""
 
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from apps.core.money import HALF_CENT, MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 from apps.guides.models import Guide
 from apps.stores.models import Brand, Store
 
-# Money is CNY with two decimals. Single amounts are capped so that the
-# integer-cent arithmetic of the bulk SQL (cents × cents) fits in 64 bits.
-MONEY_MAX_DIGITS = 14
-MONEY_DECIMAL_PLACES = 2
+# Single amounts are capped so that the integer-cent arithmetic of the bulk
+# SQL (cents × cents) fits in 64 bits.
 ORDER_AMOUNT_MAX_DIGITS = 9  # at most 9,999,999.99 per order
-HALF_CENT = Decimal("0.005")
 RATE_MAX_DIGITS = 5
 RATE_DECIMAL_PLACES = 2
 

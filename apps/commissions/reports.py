@@ -14,7 +14,6 @@ import datetime as dt
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from decimal import Decimal
 
 from django.db.models import Count, F, QuerySet, Sum
 from django.db.models.functions import TruncMonth
@@ -22,13 +21,14 @@ from django.http import FileResponse, StreamingHttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from apps.commissions.models import CommissionEntry
-from apps.commissions.selectors import unsettled_q
+from apps.commissions.selectors import entries_with_status
+from apps.core.money import ZERO, money_from_db
+from apps.core.roles import Role, user_has_role
 from apps.core.scoping import Scope, scope_queryset
 from apps.guides.models import Guide
 from apps.stores.models import Brand, Region, Store
 from apps.stores.selectors import region_descendant_ids
 
-ZERO = Decimal("0.00")
 EXPORT_CHUNK_SIZE = 2000  # rows fetched per round trip of the server-side cursor
 
 
@@ -47,18 +47,6 @@ class Grouping:
         (BRAND, _("Brand")),
         (DAY, _("Day")),
         (MONTH, _("Month")),
-    ]
-
-
-class SettlementStatus:
-    UNSETTLED = "unsettled"
-    SETTLED = "settled"
-    PAID = "paid"
-
-    CHOICES = [
-        (UNSETTLED, _("Not yet settled")),
-        (SETTLED, _("Settled")),
-        (PAID, _("Paid")),
     ]
 
 
@@ -117,10 +105,8 @@ def commission_report_entries(*, scope: Scope, filters: ReportFilters) -> QueryS
         entries = entries.filter(store_id=filters.store_id)
     if filters.guide_id:
         entries = entries.filter(guide_id=filters.guide_id)
-    if filters.status == SettlementStatus.UNSETTLED:
-        entries = entries.filter(unsettled_q())
-    elif filters.status:
-        entries = entries.filter(settlement__status=filters.status)
+    if filters.status:
+        entries = entries_with_status(entries, filters.status)
     return entries
 
 
@@ -154,8 +140,8 @@ def commission_report_totals(*, scope: Scope, filters: ReportFilters) -> dict:
     )
     return {
         "entries": totals["entries"],
-        "base_amount": money(totals["base_amount"]),
-        "amount": money(totals["amount"]),
+        "base_amount": money_from_db(totals["base_amount"]),
+        "amount": money_from_db(totals["amount"]),
     }
 
 
@@ -175,18 +161,32 @@ class TotalsRow:
         return {"entries": self.entries, "base_amount": self.base_amount, "amount": self.amount}
 
 
+def can_read_commission_report(user) -> bool:
+    """HQ operations, and region managers within their regions (the scope narrows the rows)."""
+    return user_has_role(user, Role.HQ_OPS, Role.REGION_MANAGER)
+
+
+def commission_report(*, scope: Scope, filters: ReportFilters, export: str | None = None):
+    """Answer a report query for the page, the API and the exports alike.
+
+    With ``export`` (``csv`` or ``xlsx``) the answer is the streamed file;
+    otherwise a dict of ``group_by``, the labelled ``rows`` and the ``totals``.
+    """
+    report = commission_report_rows(scope=scope, filters=filters)
+    if export:
+        filename = f"commission-report-{filters.group_by}"
+        if export == "csv":
+            return report_csv_response(report, filename=filename)
+        return report_xlsx_response(report, filename=filename)
+    rows, totals = report_with_totals(report)
+    return {"group_by": filters.group_by, "rows": rows, "totals": totals}
+
+
 def report_with_totals(report: GroupedReport) -> tuple[list[dict], dict]:
     """Return the labelled grouped rows and their totals row."""
     totals = TotalsRow()
     rows = [totals.add(row) for row in _labelled(report, report.rows)]
     return rows, totals.as_dict()
-
-
-def money(value) -> Decimal:
-    """Return a database sum as a 2-decimal Decimal (SQLite may hand back floats)."""
-    if value is None:
-        return ZERO
-    return Decimal(str(value)).quantize(ZERO)
 
 
 def _labelled(report: GroupedReport, rows) -> Iterator[dict]:
@@ -221,8 +221,8 @@ def _label_chunk(group_by: str, chunk: list[dict]) -> Iterator[dict]:
             "key": key,
             "label": label,
             "entries": row["entries"],
-            "base_amount": money(row["base_amount"]),
-            "amount": money(row["amount"]),
+            "base_amount": money_from_db(row["base_amount"]),
+            "amount": money_from_db(row["amount"]),
         }
 
 

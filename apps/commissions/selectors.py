@@ -1,12 +1,29 @@
-"""Reads of the commissions app."""
+"""Reads of the commissions app: scoped ledger lists, entry status, and the ledger check."""
 
 import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
 
-from django.db.models import F, Q, QuerySet
+from django.db import connection
+from django.db.models import Q, QuerySet, Sum, TextChoices
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-from apps.commissions.models import CommissionEntry, CommissionPlan, Settlement, SettlementTerms
+from apps.commissions.models import CommissionEntry, Settlement
+from apps.commissions.sql.checks import LedgerScope, ledger_checks, ledger_counts
+from apps.core.money import ZERO, from_cents, money_from_db
 from apps.core.scoping import Scope, scope_queryset
-from apps.stores.models import Store
+from apps.core.sql import SQL, Literal, render
+
+__all__ = ["LedgerScope"]
+
+
+class EntryStatus(TextChoices):
+    """Where an entry stands in settlement, as reports and lists filter it."""
+
+    UNSETTLED = "unsettled", _("Not yet settled")
+    SETTLED = "settled", _("Settled")
+    PAID = "paid", _("Paid")
 
 
 def unsettled_q() -> Q:
@@ -14,36 +31,68 @@ def unsettled_q() -> Q:
     return Q(settlement__isnull=True) | Q(settlement__status=Settlement.Status.OPEN)
 
 
-def commission_plan_for(
-    *, brand_id: int, store: Store, category: str, business_date: dt.date
-) -> CommissionPlan | None:
-    """Return the most specific plan valid on ``business_date`` (the per-order reference)."""
-    return (
-        CommissionPlan.objects.filter(
-            Q(store__isnull=True) | Q(store=store),
-            Q(store_kind="") | Q(store_kind=store.kind),
-            Q(category="") | Q(category=category),
-            Q(valid_to__isnull=True) | Q(valid_to__gte=business_date),
-            brand_id=brand_id,
-            valid_from__lte=business_date,
-        )
-        .order_by("-specificity", "-valid_from")
-        .first()
-    )
+def entries_with_status(entries: QuerySet, status: str) -> QuerySet:
+    """Narrow ``entries`` to one ``EntryStatus``."""
+    if status == EntryStatus.UNSETTLED:
+        return entries.filter(unsettled_q())
+    return entries.filter(settlement__status=status)
 
 
-def settlement_terms_for(*, brand_id: int, store_id: int) -> tuple[str, int]:
-    """Return (mode, hold_days) for a store and brand: the store's terms, the brand's, or T+1."""
-    terms = (
-        SettlementTerms.objects.filter(
-            Q(store_id=store_id) | Q(store__isnull=True), brand_id=brand_id
-        )
-        .order_by(F("store_id").asc(nulls_last=True))
-        .first()
+# The dashboards' chart of commission per day covers this many days.
+CHART_DAYS = 30
+
+
+@dataclass(frozen=True)
+class CommissionSplit:
+    """Commission earned in a period, split by whether a settlement holds it yet."""
+
+    settled: Decimal = ZERO
+    unsettled: Decimal = ZERO
+
+    @property
+    def total(self) -> Decimal:
+        return self.settled + self.unsettled
+
+
+@dataclass(frozen=True)
+class CommissionSummary:
+    today: CommissionSplit
+    month: CommissionSplit
+    daily: list[tuple[dt.date, Decimal]]
+
+
+def commission_summary(*, scope: Scope, today: dt.date) -> CommissionSummary:
+    """Return today's and this month's commission of ``scope`` and the last days' totals.
+
+    Settled = entries a closed settlement holds, unsettled = the rest;
+    ``today`` is ``business_date == today``, ``month`` runs from the first of
+    ``today``'s month, ``daily`` sums ``amount`` per business date over the
+    ``CHART_DAYS`` days ending today (missing days as zero). Every figure is a
+    sum of entries, never recomputed from rates: two queries in all.
+    """
+    days = [today - dt.timedelta(days=offset) for offset in range(CHART_DAYS - 1, -1, -1)]
+    entries = scope_queryset(CommissionEntry.objects.order_by(), scope)
+    is_today = Q(business_date=today)
+    is_settled = ~unsettled_q()
+    figures = entries.filter(business_date__gte=today.replace(day=1), business_date__lte=today)
+    figures = figures.aggregate(
+        today_settled=Sum("amount", filter=is_today & is_settled),
+        today_unsettled=Sum("amount", filter=is_today & ~is_settled),
+        month_settled=Sum("amount", filter=is_settled),
+        month_unsettled=Sum("amount", filter=~is_settled),
     )
-    if terms is None:
-        return "T1", 1
-    return terms.mode, terms.hold_days
+    figures = {name: money_from_db(value) for name, value in figures.items()}
+    per_day = dict(
+        entries.filter(business_date__gte=days[0], business_date__lte=today)
+        .values("business_date")
+        .annotate(total=Sum("amount"))
+        .values_list("business_date", "total")
+    )
+    return CommissionSummary(
+        today=CommissionSplit(figures["today_settled"], figures["today_unsettled"]),
+        month=CommissionSplit(figures["month_settled"], figures["month_unsettled"]),
+        daily=[(day, money_from_db(per_day.get(day))) for day in days],
+    )
 
 
 def commission_entry_list(*, scope: Scope) -> QuerySet[CommissionEntry]:
@@ -57,3 +106,92 @@ def commission_entry_list(*, scope: Scope) -> QuerySet[CommissionEntry]:
 
 def settlement_list(*, scope: Scope) -> QuerySet[Settlement]:
     return scope_queryset(Settlement.objects.select_related("guide", "store", "brand"), scope)
+
+
+# The ledger check -------------------------------------------------------------------------
+
+EXAMPLES_PER_CHECK = 10
+# A refund's clawback entries are written by a task queued when the refund is
+# accepted; refunds younger than this may legitimately have none yet.
+DEFAULT_GRACE = dt.timedelta(minutes=10)
+
+
+@dataclass
+class Breach:
+    code: str
+    title: str
+    count: int
+    examples: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class LedgerReport:
+    orders: int
+    entries: int
+    settlements: int
+    breaches: list[Breach]
+
+    @property
+    def ok(self) -> bool:
+        return not self.breaches
+
+
+def ledger_verify(
+    *,
+    scope: LedgerScope | None = None,
+    examples: int = EXAMPLES_PER_CHECK,
+    grace: dt.timedelta = DEFAULT_GRACE,
+) -> LedgerReport:
+    """Check every ledger invariant in ``scope``; return the counts and the breaches found.
+
+    Each check is one statement selecting the rows that breach it
+    (``apps.commissions.sql.checks``); every breach is counted, the first
+    ``examples`` are fetched.
+    """
+    scope = scope or LedgerScope()
+    vendor = connection.vendor
+    params = {
+        **scope.params(),
+        "grace_cutoff": connection.ops.adapt_datetimefield_value(timezone.now() - grace),
+    }
+    breaches = []
+    with connection.cursor() as cursor:
+        for check in ledger_checks(vendor, scope.shape):
+            cursor.execute(_first_breaches(check.sql, examples), params)
+            rows = cursor.fetchall()
+            if not rows:
+                continue
+            names = [column[0] for column in cursor.description][:-1]
+            breaches.append(
+                Breach(
+                    code=check.code,
+                    title=check.title,
+                    count=rows[0][-1],
+                    examples=[_readable(dict(zip(names, row[:-1], strict=True))) for row in rows],
+                )
+            )
+        cursor.execute(ledger_counts(vendor, scope.shape), params)
+        orders, entries, settlements = cursor.fetchone()
+    return LedgerReport(orders=orders, entries=entries, settlements=settlements, breaches=breaches)
+
+
+def _first_breaches(check_sql: str, examples: int) -> str:
+    # The window count is taken before LIMIT: every breach is counted.
+    return render(
+        SQL(
+            "SELECT breach.*, COUNT(*) OVER () AS breach_count FROM ({}) breach ORDER BY 1 LIMIT {}"
+        ).format(SQL(check_sql), Literal(int(examples)))
+    )
+
+
+def _readable(row: dict) -> dict:
+    """Show ``*_cents`` columns as money and ``*_bp`` columns as percentages."""
+    shown = {}
+    for name, value in row.items():
+        if name.endswith("_cents") and value is not None:
+            shown[name.removesuffix("_cents")] = from_cents(int(value))
+        elif name.endswith("_bp") and value is not None:
+            shown[name.removesuffix("_bp")] = f"{(Decimal(int(value)) / 100):.2f}%"
+        else:
+            shown[name] = value
+    return shown

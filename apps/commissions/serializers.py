@@ -1,3 +1,5 @@
+"""API shapes of orders, refunds, plans, terms, ledger entries, settlements and the report."""
+
 from decimal import Decimal
 
 from rest_framework import serializers
@@ -12,16 +14,25 @@ from apps.commissions.models import (
     Settlement,
     SettlementTerms,
 )
-from apps.commissions.reports import Grouping, ReportFilters, SettlementStatus
-from apps.guides.models import Guide
-from apps.stores.models import Brand, Region, Store
-
-MIN_AMOUNT = Decimal("0.01")
+from apps.commissions.reports import Grouping, ReportFilters
+from apps.commissions.selectors import EntryStatus
+from apps.core.money import (
+    MIN_AMOUNT,
+    MONEY_DECIMAL_PLACES,
+    MONEY_MAX_DIGITS,
+    MONEY_SUM_MAX_DIGITS,
+)
+from apps.guides.serializers import guide_employee_no_field
+from apps.stores.models import Store
+from apps.stores.serializers import brand_code_field, region_code_field, store_code_field
 
 
 def amount_field(**kwargs) -> serializers.DecimalField:
     return serializers.DecimalField(
-        max_digits=ORDER_AMOUNT_MAX_DIGITS, decimal_places=2, min_value=MIN_AMOUNT, **kwargs
+        max_digits=ORDER_AMOUNT_MAX_DIGITS,
+        decimal_places=MONEY_DECIMAL_PLACES,
+        min_value=MIN_AMOUNT,
+        **kwargs,
     )
 
 
@@ -47,17 +58,17 @@ class OrderLineInputSerializer(serializers.Serializer):
     category = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     quantity = serializers.IntegerField(min_value=1)
     amount = serializers.DecimalField(
-        max_digits=ORDER_AMOUNT_MAX_DIGITS, decimal_places=2, min_value=Decimal(0)
+        max_digits=ORDER_AMOUNT_MAX_DIGITS,
+        decimal_places=MONEY_DECIMAL_PLACES,
+        min_value=Decimal(0),
     )
 
 
 class OrderInputSerializer(serializers.Serializer):
     order_no = serializers.CharField(max_length=64)
-    brand = serializers.SlugRelatedField(slug_field="code", queryset=Brand.objects.all())
-    store = serializers.SlugRelatedField(slug_field="code", queryset=Store.objects.all())
-    guide = serializers.SlugRelatedField(
-        slug_field="employee_no", queryset=Guide.objects.all(), required=False, allow_null=True
-    )
+    brand = brand_code_field()
+    store = store_code_field()
+    guide = guide_employee_no_field(required=False, allow_null=True)
     member_phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
     amount = amount_field()
     paid_at = AwareDateTimeField()
@@ -89,16 +100,16 @@ class OrderSerializer(serializers.ModelSerializer):
 class RefundSerializer(serializers.Serializer):
     refund_no = serializers.CharField()
     order_no = serializers.CharField(source="order.order_no")
-    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    amount = serializers.DecimalField(
+        max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES
+    )
     refunded_at = serializers.DateTimeField()
     business_date = serializers.DateField()
 
 
 class CommissionPlanSerializer(serializers.ModelSerializer):
-    brand = serializers.SlugRelatedField(slug_field="code", queryset=Brand.objects.all())
-    store = serializers.SlugRelatedField(
-        slug_field="code", queryset=Store.objects.all(), required=False, allow_null=True
-    )
+    brand = brand_code_field()
+    store = store_code_field(required=False, allow_null=True)
     # A plain string rather than a choice field: the store kind enum is
     # already named by the stores API schema.
     store_kind = serializers.CharField(
@@ -128,10 +139,8 @@ class CommissionPlanSerializer(serializers.ModelSerializer):
 
 
 class SettlementTermsSerializer(serializers.ModelSerializer):
-    brand = serializers.SlugRelatedField(slug_field="code", queryset=Brand.objects.all())
-    store = serializers.SlugRelatedField(
-        slug_field="code", queryset=Store.objects.all(), required=False, allow_null=True
-    )
+    brand = brand_code_field()
+    store = store_code_field(required=False, allow_null=True)
     hold_days = serializers.IntegerField(min_value=0, required=False, allow_null=True)
 
     class Meta:
@@ -180,24 +189,14 @@ class CommissionReportQuerySerializer(serializers.Serializer):
 
     date_from = serializers.DateField(required=False, help_text="First business date, inclusive.")
     date_to = serializers.DateField(required=False, help_text="Last business date, inclusive.")
-    brand = serializers.SlugRelatedField(
-        slug_field="code", queryset=Brand.objects.all(), required=False
-    )
-    region = serializers.SlugRelatedField(
-        slug_field="code",
-        queryset=Region.objects.all(),
+    brand = brand_code_field(required=False)
+    region = region_code_field(
         required=False,
         help_text="Region code; its sub-regions are included.",
     )
-    store = serializers.SlugRelatedField(
-        slug_field="code", queryset=Store.objects.all(), required=False
-    )
-    guide = serializers.SlugRelatedField(
-        slug_field="employee_no", queryset=Guide.objects.all(), required=False
-    )
-    status = serializers.ChoiceField(
-        choices=[choice for choice, _label in SettlementStatus.CHOICES], required=False
-    )
+    store = store_code_field(required=False)
+    guide = guide_employee_no_field(required=False)
+    status = serializers.ChoiceField(choices=EntryStatus.values, required=False)
     group_by = serializers.ChoiceField(
         choices=[choice for choice, _label in Grouping.CHOICES], default=Grouping.STORE
     )
@@ -223,18 +222,21 @@ class CommissionReportQuerySerializer(serializers.Serializer):
         )
 
 
-class CommissionReportRowSerializer(serializers.Serializer):
-    key = serializers.CharField()
-    label = serializers.CharField()
-    entries = serializers.IntegerField()
-    base_amount = serializers.DecimalField(max_digits=18, decimal_places=2)
-    amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+def _money_sum_field() -> serializers.DecimalField:
+    return serializers.DecimalField(
+        max_digits=MONEY_SUM_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES
+    )
 
 
 class CommissionReportTotalsSerializer(serializers.Serializer):
     entries = serializers.IntegerField()
-    base_amount = serializers.DecimalField(max_digits=18, decimal_places=2)
-    amount = serializers.DecimalField(max_digits=18, decimal_places=2)
+    base_amount = _money_sum_field()
+    amount = _money_sum_field()
+
+
+class CommissionReportRowSerializer(CommissionReportTotalsSerializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
 
 
 class CommissionReportSerializer(serializers.Serializer):

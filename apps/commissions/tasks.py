@@ -3,17 +3,18 @@
 import datetime as dt
 import logging
 
-from celery import shared_task
 from django.utils import timezone
 
-from apps.commissions import services
+from apps.commissions import services, task_names
 from apps.commissions.calculations import month_bounds
 from apps.commissions.models import SettlementMode
+from apps.commissions.services.orders import ORDERS_WAITING_KEY
 from apps.core.tasking import (
     PER_ITEM_RESULTS,
     TRANSIENT_RETRY,
+    call_with_message_id,
     coalesced_run_start,
-    id_from_message,
+    renamed_task,
 )
 
 logger = logging.getLogger(__name__)
@@ -23,37 +24,34 @@ logger = logging.getLogger(__name__)
 LEDGER_RETRY = {**TRANSIENT_RETRY, "retry_backoff_max": 300, "max_retries": 8}
 
 
-@shared_task(
-    name="apps.commissions.tasks.commission_entries_write", **LEDGER_RETRY, **PER_ITEM_RESULTS
-)
-def commission_entries_write(order_id) -> int:
+@renamed_task(
+    old_name="apps.commissions.tasks.commission_entries_write",
+    name=task_names.ORDER_ENTRIES_WRITE, bind=True, **LEDGER_RETRY, **PER_ITEM_RESULTS,
+)  # fmt: skip
+def order_entries_write_task(self, order_id) -> int:
     """Write an order's missing entries (and its refunds'), then settle what is T+0.
 
     A new order's worker also takes along later orders still without entries
-    (see ``commission_entries_write_with_backlog``).
+    (see ``services.order_entries_write``).
     """
-    if id_from_message(order_id, task="commission_entries_write", field="order_id") is None:
-        return 0
-    return services.commission_entries_write_with_backlog(order_id=order_id)
+    return call_with_message_id(self, services.order_entries_write, order_id=order_id) or 0
 
 
-@shared_task(
-    name="apps.commissions.tasks.commission_entries_write_waiting",
-    **LEDGER_RETRY,
-    **PER_ITEM_RESULTS,
-)
-def commission_entries_write_waiting_task(from_order_id) -> int:
+@renamed_task(
+    old_name="apps.commissions.tasks.commission_entries_write_waiting",
+    name=task_names.ORDERS_WAITING_WRITE, bind=True, **LEDGER_RETRY, **PER_ITEM_RESULTS,
+)  # fmt: skip
+def orders_waiting_write_task(self, from_order_id) -> int:
     """Write and settle new orders' entries: one run for the orders committed before it started."""
-    coalesced_run_start(services.ENTRY_WAITING_KEY)
-    order_id = id_from_message(
-        from_order_id, task="commission_entries_write_waiting", field="from_order_id"
-    )
-    return (
-        0 if order_id is None else services.commission_entries_write_waiting(from_order_id=order_id)
-    )
+    coalesced_run_start(ORDERS_WAITING_KEY)
+    written = call_with_message_id(self, services.orders_waiting_write, from_order_id=from_order_id)
+    return written or 0
 
 
-@shared_task(name="apps.commissions.tasks.settlement_run_nightly", **LEDGER_RETRY)
+@renamed_task(
+    old_name="apps.commissions.tasks.settlement_run_nightly",
+    name=task_names.SETTLEMENT_RUN_NIGHTLY, **LEDGER_RETRY,
+)  # fmt: skip
 def settlement_run_nightly(run_date: str | None = None) -> int:
     """Settle T+1 / T+N entries due today; returns the number of settlements written."""
     day = _parse_date(run_date)
@@ -63,7 +61,10 @@ def settlement_run_nightly(run_date: str | None = None) -> int:
     return services.settlement_run(run_date=day, modes=modes).settlement_count
 
 
-@shared_task(name="apps.commissions.tasks.settlement_run_monthly", **LEDGER_RETRY)
+@renamed_task(
+    old_name="apps.commissions.tasks.settlement_run_monthly",
+    name=task_names.SETTLEMENT_RUN_MONTHLY, **LEDGER_RETRY,
+)  # fmt: skip
 def settlement_run_monthly(run_date: str | None = None) -> int:
     """Settle the previous month's monthly entries."""
     day = _parse_date(run_date)

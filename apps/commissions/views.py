@@ -1,3 +1,5 @@
+"""API entry points of the commissions app: validate, call a service or selector, answer."""
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
@@ -25,7 +27,7 @@ from apps.commissions.serializers import (
 from apps.core.api import Conflict, IsHQ
 from apps.core.roles import Role, user_has_role
 from apps.core.schema import ErrorDetailSerializer
-from apps.core.scoping import Scope, scope_for_request, scope_for_user
+from apps.core.scoping import scope_for_request, scope_for_user
 
 
 class IsHQOrIntegration(permissions.BasePermission):
@@ -158,25 +160,10 @@ class SettlementViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class CanReadCommissionReport(permissions.BasePermission):
-    """HQ operations, and region managers within their regions."""
-
     def has_permission(self, request, view):
-        return bool(request.user and request.user.is_authenticated) and user_has_role(
-            request.user, Role.HQ_OPS, Role.REGION_MANAGER
+        return bool(request.user and request.user.is_authenticated) and (
+            reports.can_read_commission_report(request.user)
         )
-
-
-def commission_report_response(query: CommissionReportQuerySerializer, *, scope: Scope):
-    """Answer a validated report query: the CSV or XLSX export, or None for the caller to render."""
-    filters = query.report_filters()
-    export = query.validated_data.get("export")
-    if not export:
-        return None
-    report = reports.commission_report_rows(scope=scope, filters=filters)
-    filename = f"commission-report-{filters.group_by}"
-    if export == "csv":
-        return reports.report_csv_response(report, filename=filename)
-    return reports.report_xlsx_response(report, filename=filename)
 
 
 class CommissionReportView(APIView):
@@ -204,13 +191,16 @@ class CommissionReportView(APIView):
     def get(self, request):
         query = CommissionReportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        scope = scope_for_request(request)
-        export = commission_report_response(query, scope=scope)
-        if export is not None:
-            return export
-        filters = query.report_filters()
-        rows, totals = reports.report_with_totals(
-            reports.commission_report_rows(scope=scope, filters=filters)
-        )
-        body = {"group_by": filters.group_by, "rows": rows, "totals": totals}
-        return Response(CommissionReportSerializer(body).data)
+        answer = commission_report_answer(request, query)
+        if not isinstance(answer, dict):
+            return answer
+        return Response(CommissionReportSerializer(answer).data)
+
+
+def commission_report_answer(request, query: CommissionReportQuerySerializer):
+    """Answer a validated report query for the API and the admin page alike (see ``reports``)."""
+    return reports.commission_report(
+        scope=scope_for_request(request),
+        filters=query.report_filters(),
+        export=query.validated_data.get("export"),
+    )

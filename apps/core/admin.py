@@ -1,3 +1,5 @@
+"""The admin of users, groups, API tokens and heartbeats."""
+
 from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin

@@ -1,4 +1,9 @@
+"""The ground floor: roles, scoping, money, geo, SQL and task plumbing every app shares."""
+
+import sqlite3
+
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
@@ -13,9 +18,19 @@ def _ensure_defaults(sender, using, **kwargs):
     periodic_tasks_ensure(using=using)
 
 
+def _sqlite_strict_quotes(sender, connection, **kwargs):
+    # SQLite reads a double-quoted name it cannot resolve as a string literal,
+    # so a misspelt identifier in raw SQL would quietly compare against text
+    # instead of failing. PostgreSQL never does; make SQLite refuse it too.
+    if connection.vendor == "sqlite":
+        for option in (sqlite3.SQLITE_DBCONFIG_DQS_DML, sqlite3.SQLITE_DBCONFIG_DQS_DDL):
+            connection.connection.setconfig(option, False)
+
+
 class CoreConfig(AppConfig):
     name = "apps.core"
     verbose_name = _("Core")
 
     def ready(self):
         post_migrate.connect(_ensure_defaults, sender=self, dispatch_uid="core_ensure_defaults")
+        connection_created.connect(_sqlite_strict_quotes, dispatch_uid="core_sqlite_strict_quotes")

@@ -50,12 +50,6 @@ def unit_vector(latitude: float, longitude: float) -> tuple[float, float, float]
     return (cos_phi * math.cos(lmb), cos_phi * math.sin(lmb), math.sin(phi))
 
 
-def chord_for_km(distance_km: float) -> float:
-    """Return the unit-sphere chord length matching a great-circle distance."""
-    angle = min(distance_km / EARTH_RADIUS_KM, math.pi)
-    return 2 * math.sin(angle / 2)
-
-
 def km_for_chord(chord: float) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, chord / 2))
 

@@ -1,3 +1,5 @@
+"""The ground floor's one table: heartbeats that prove the queue moves."""
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 

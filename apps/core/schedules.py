@@ -2,7 +2,8 @@
 
 Beat runs django-celery-beat's DatabaseScheduler, so these are only defaults:
 ``periodic_tasks_ensure`` creates the rows that are missing and leaves any
-schedule HQ operations edited in the admin as it is.
+schedule HQ operations edited in the admin as it is. Tasks are named by their
+registered names (each app's ``task_names``), so this module imports no app.
 """
 
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ class PeriodicTaskDefault:
 
 PERIODIC_TASK_DEFAULTS: list[PeriodicTaskDefault] = [
     # Beat proves it is alive every minute; its last run shows in the admin.
-    PeriodicTaskDefault(name="Heartbeat", task="apps.core.tasks.heartbeat", every_seconds=60),
+    PeriodicTaskDefault(name="Heartbeat", task="core.heartbeat", every_seconds=60),
     # Members still pending five minutes after joining lost their assignment
     # message (a broker restart, a worker killed past its retries): re-queue them.
     PeriodicTaskDefault(
@@ -29,13 +30,13 @@ PERIODIC_TASK_DEFAULTS: list[PeriodicTaskDefault] = [
     # 02:00 local: the business day has closed and the load of the evening peak is gone.
     PeriodicTaskDefault(
         name="Nightly settlement (T+1 / T+N)",
-        task="apps.commissions.tasks.settlement_run_nightly",
+        task="commissions.settlement_run_nightly",
         crontab={"minute": "0", "hour": "2"},
     ),
     # 03:00 on the 1st: after the nightly run, once the previous month is complete.
     PeriodicTaskDefault(
         name="Monthly settlement",
-        task="apps.commissions.tasks.settlement_run_monthly",
+        task="commissions.settlement_run_monthly",
         crontab={"minute": "0", "hour": "3", "day_of_month": "1"},
     ),
 ]

@@ -5,11 +5,12 @@ stores of the regions they manage and every region below; a store manager
 sees their store; a guide sees only what is theirs.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
-
-from apps.core.roles import Role, user_roles
 
 
 @dataclass(frozen=True)
@@ -27,29 +28,26 @@ class Scope:
 NOTHING = Scope()
 
 
+ScopeResolver = Callable[[Any], Scope]
+_resolver: ScopeResolver | None = None
+
+
+def scope_resolver_set(resolver: ScopeResolver) -> None:
+    """Install the function that works out a user's scope.
+
+    Which stores and guides a user may see depends on the region tree and on
+    staff records, which live in apps above this one; the app that knows them
+    installs the resolver when it is ready (``apps.guides.scopes``).
+    """
+    global _resolver
+    _resolver = resolver
+
+
 def scope_for_user(user) -> Scope:
     """Return the widest scope among the user's roles."""
-    from apps.stores.selectors import region_descendant_ids
-
-    roles = user_roles(user)
-    if roles & {Role.HQ_OPS.value, Role.INTEGRATION.value}:
-        return Scope(everything=True, masks_phones=Role.HQ_OPS.value not in roles)
-    store_ids: set[int] = set()
-    if Role.REGION_MANAGER.value in roles:
-        from apps.stores.models import Store
-
-        regions = region_descendant_ids(
-            region_ids=list(user.managed_regions.values_list("pk", flat=True))
-        )
-        store_ids |= set(Store.objects.filter(region_id__in=regions).values_list("pk", flat=True))
-    guide = getattr(user, "guide", None) if user.is_authenticated else None
-    if guide is not None and Role.STORE_MANAGER.value in roles:
-        store_ids.add(guide.store_id)
-    if store_ids:
-        return Scope(store_ids=frozenset(store_ids))
-    if guide is not None and Role.GUIDE.value in roles:
-        return Scope(guide_id=guide.pk)
-    return NOTHING
+    if _resolver is None:
+        raise ImproperlyConfigured("No scope resolver is installed: is apps.guides installed?")
+    return _resolver(user)
 
 
 def scope_for_request(request) -> Scope:

@@ -1,3 +1,5 @@
+"""Writes of the ground floor: the heartbeat."""
+
 from apps.core.models import Heartbeat
 
 

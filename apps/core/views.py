@@ -1,7 +1,13 @@
-from django.db import connection
+"""Site-wide views: the health check and the API's JSON 404."""
+
+import logging
+
+from django.db import DatabaseError, connection
 from django.http import JsonResponse
 from django.views import defaults
 from django.views.decorators.http import require_GET
+
+logger = logging.getLogger(__name__)
 
 
 @require_GET
@@ -10,7 +16,8 @@ def health(request):
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-    except Exception:
+    except DatabaseError:
+        logger.exception("health check: the database does not answer")
         return JsonResponse({"database": "unavailable"}, status=503)
     return JsonResponse({"database": "ok"})
 

@@ -1,3 +1,5 @@
+"""The members admin: customers and memberships scoped by role, phones masked."""
+
 from django.contrib import admin
 from django.utils import timezone
 from django.utils.formats import date_format

@@ -1,3 +1,5 @@
+"""Query filters of the member list."""
+
 import django_filters
 
 from apps.customers.models import Membership

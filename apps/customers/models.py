@@ -1,3 +1,5 @@
+"""Customers (one per phone), their brand memberships and every move of a membership."""
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models

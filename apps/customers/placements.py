@@ -9,20 +9,22 @@ them at once and writes them with a few set-based statements. Services call
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.core.db import rows_fetch
+from apps.core.sql import SQL, Identifier, render, sql_join, table
 from apps.customers.models import AssignmentEvent, Membership
 from apps.customers.selectors import (
     LARGE_ID_SET,
     active_guides_of_stores,
     guide_loads,
     guide_loads_of_brand,
-    store_index_for_brand,
 )
+from apps.customers.store_index import store_index_for_brand
 from apps.guides.models import Guide
 
 Status = Membership.Status
@@ -306,21 +308,30 @@ _COLUMN_TYPES = {
 
 
 def _write_postgres(columns, *, reason, actor_id, now) -> int:
-    membership_table = Membership._meta.db_table
-    event_table = AssignmentEvent._meta.db_table
     # Each column travels as one array parameter: far cheaper to render than
     # rows, and the statement stays a single set-based UPDATE.
-    unnest = ", ".join(f"%(col_{name})s::{kind}[]" for name, kind in _COLUMN_TYPES.items())
     params = {f"col_{name}": _array_literal(values) for name, values in columns.items()}
     params.update(now=now, reason=str(reason), actor_id=actor_id)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
+        cursor.execute(_write_postgres_sql(), params)
+        return cursor.fetchone()[0]
+
+
+@cache
+def _write_postgres_sql() -> str:
+    unnest = sql_join(
+        ", ",
+        (
+            SQL("%({})s::{}[]").format(SQL(f"col_{name}"), SQL(kind))
+            for name, kind in _COLUMN_TYPES.items()
+        ),
+    )
+    return render(
+        SQL("""
             WITH t AS (
-                SELECT * FROM unnest({unnest})
-                    AS t({", ".join(_COLUMN_TYPES)})
+                SELECT * FROM unnest({unnest}) AS t({names})
             ), moved AS (
-                UPDATE {membership_table} AS m
+                UPDATE {membership} AS m
                 SET store_id = t.to_store_id,
                     guide_id = t.to_guide_id,
                     assignment_status = t.status,
@@ -339,7 +350,7 @@ def _write_postgres(columns, *, reason, actor_id, now) -> int:
                   AND m.guide_id IS NOT DISTINCT FROM t.from_guide_id
                 RETURNING m.id, t.from_store_id, t.from_guide_id, t.to_store_id, t.to_guide_id
             ), logged AS (
-                INSERT INTO {event_table}
+                INSERT INTO {event}
                     (membership_id, from_store_id, from_guide_id, to_store_id, to_guide_id,
                      reason, actor_id, created_at)
                 SELECT id, from_store_id, from_guide_id, to_store_id, to_guide_id,
@@ -349,10 +360,13 @@ def _write_postgres(columns, *, reason, actor_id, now) -> int:
                 RETURNING 1
             )
             SELECT count(*) FROM moved
-            """,  # noqa: S608 - table and column names are ours; values are parameters
-            params,
+        """).format(
+            unnest=unnest,
+            names=sql_join(", ", (Identifier(name) for name in _COLUMN_TYPES)),
+            membership=table(Membership),
+            event=table(AssignmentEvent),
         )
-        return cursor.fetchone()[0]
+    )
 
 
 def _write_portable(columns, *, reason, actor_id, now) -> int:

@@ -1,59 +1,24 @@
 """Reads for member assignment and the members API."""
 
-import threading
+from functools import cache
 
 from django.db import connection
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from apps.core.db import rows_fetch
 from apps.core.scoping import Scope, scope_queryset
+from apps.core.sql import SQL, in_list, list_param, render, table
 from apps.customers.models import Customer, Membership
-from apps.customers.nearest import StoreIndex
 from apps.guides.models import Guide
-from apps.stores.models import Store, StoreNetworkVersion
-
-_index_lock = threading.Lock()
-_index_cache: dict[int, tuple[int, StoreIndex]] = {}
-
-
-def store_network_version() -> int:
-    return StoreNetworkVersion.objects.filter(pk=1).values_list("version", flat=True).first() or 0
-
-
-def store_index_for_brand(brand_id: int) -> StoreIndex:
-    """Return the nearest-store index of the brand's active stores.
-
-    Kept in memory per process and rebuilt when the store network version
-    moved, which costs one indexed read per call.
-    """
-    version = store_network_version()
-    cached = _index_cache.get(brand_id)
-    if cached is not None and cached[0] == version:
-        return cached[1]
-    with _index_lock:
-        rows = rows_fetch(
-            Store.objects.filter(is_active=True, brands=brand_id)
-            .order_by()
-            .values_list("pk", "code", "latitude", "longitude", "service_radius_km")
-        )
-        columns = list(zip(*rows, strict=True)) if rows else [[], [], [], [], []]
-        index = StoreIndex.build(*columns)
-        _index_cache[brand_id] = (version, index)
-        return index
-
-
-def store_index_forget(brand_id: int) -> None:
-    """Drop the cached index of a brand; the next lookup rebuilds it."""
-    _index_cache.pop(brand_id, None)
+from apps.stores.models import Store
 
 
 def store_carries_brand(*, store: Store, brand_id: int) -> bool:
     return store.is_active and store.brands.filter(pk=brand_id).exists()
 
 
-# Past this many ids a bulk read asks for the whole brand (or uses one array
-# parameter) instead of spelling out an IN list.
+# Past this many guides a bulk read counts the loads of the brand's every
+# guide rather than naming them.
 LARGE_ID_SET = 1_000
 
 
@@ -63,21 +28,22 @@ def active_guides_of_stores(store_ids: list[int]) -> list[tuple[int, int]]:
     Ordered by store, then employee no., so a guide's position ranks it
     within its store.
     """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT id, store_id FROM {Guide._meta.db_table} "  # noqa: S608 - table name from model metadata
-                "WHERE is_active AND store_id = ANY(%s) ORDER BY store_id, employee_no",
-                [list(store_ids)],
-            )
-            return cursor.fetchall()
-    rows = []
-    for start in range(0, len(store_ids), LARGE_ID_SET):
-        batch = store_ids[start : start + LARGE_ID_SET]
-        rows += Guide.objects.filter(store_id__in=batch, is_active=True).values_list(
-            "store_id", "employee_no", "pk"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _active_guides_of_stores_sql(connection.vendor),
+            {"store_ids": list_param(store_ids)},
         )
-    return [(pk, store_id) for store_id, _employee_no, pk in sorted(rows)]
+        return cursor.fetchall()
+
+
+@cache
+def _active_guides_of_stores_sql(vendor: str) -> str:
+    return render(
+        SQL(
+            "SELECT id, store_id FROM {guide} WHERE is_active AND {stores} "
+            "ORDER BY store_id, employee_no"
+        ).format(guide=table(Guide), stores=in_list(vendor, "store_id", "store_ids"))
+    )
 
 
 def guide_loads_of_brand(*, brand_id: int) -> dict[int, int]:

@@ -1,3 +1,5 @@
+"""API shapes of members and their sign-up."""
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
@@ -5,12 +7,12 @@ from apps.core.api import coord_system_field, location_to_wgs84
 from apps.core.phones import phone_normalise
 from apps.core.scoping import mask_phone
 from apps.customers.models import Membership
-from apps.guides.models import Guide
-from apps.stores.models import Brand, Store
+from apps.guides.serializers import guide_employee_no_field
+from apps.stores.serializers import brand_code_field, store_code_field
 
 
 class MemberJoinSerializer(serializers.Serializer):
-    brand = serializers.SlugRelatedField(slug_field="code", queryset=Brand.objects.all())
+    brand = brand_code_field()
     phone = serializers.CharField(
         max_length=32, help_text="Mainland mobile; +86, spaces, dashes ok."
     )
@@ -20,14 +22,16 @@ class MemberJoinSerializer(serializers.Serializer):
         min_value=-180, max_value=180, required=False, allow_null=True
     )
     coord_system = coord_system_field()
-    store = serializers.SlugRelatedField(
-        slug_field="code", queryset=Store.objects.all(), required=False, allow_null=True,
+    store = store_code_field(
+        required=False,
+        allow_null=True,
         help_text="Store code from a store QR code; wins over the location.",
-    )  # fmt: skip
-    guide = serializers.SlugRelatedField(
-        slug_field="employee_no", queryset=Guide.objects.all(), required=False, allow_null=True,
+    )
+    guide = guide_employee_no_field(
+        required=False,
+        allow_null=True,
         help_text="Guide employee no. from a guide's QR code.",
-    )  # fmt: skip
+    )
     source = serializers.ChoiceField(choices=Membership.Source.choices, required=False)
 
     def validate_phone(self, value):
@@ -84,4 +88,4 @@ class MembershipSerializer(serializers.ModelSerializer):
 
 
 class MembershipReassignSerializer(serializers.Serializer):
-    guide = serializers.SlugRelatedField(slug_field="employee_no", queryset=Guide.objects.all())
+    guide = guide_employee_no_field()

@@ -4,7 +4,6 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 
 import numpy as np
 from django.conf import settings
@@ -14,7 +13,8 @@ from django.utils import timezone
 
 from apps.core.geo import haversine_km
 from apps.core.phones import phone_normalise
-from apps.core.tasking import task_queue_coalesced
+from apps.core.tasking import task_enqueue, task_enqueue_coalesced
+from apps.customers import task_names
 from apps.customers.models import AssignmentEvent, Customer, Membership
 from apps.customers.placements import (
     placements_choose_guides,
@@ -27,9 +27,8 @@ from apps.customers.selectors import (
     active_guides_of_store,
     guide_load_subquery,
     store_carries_brand,
-    store_index_for_brand,
-    store_index_forget,
 )
+from apps.customers.store_index import store_index_for_brand, store_index_forget
 from apps.guides.models import Guide
 from apps.stores.models import Brand, Store
 
@@ -80,11 +79,6 @@ def member_join(
     Joining again returns the existing membership unchanged. Coordinates are
     WGS-84; an explicit store (and guide) comes from a store's QR code.
     """
-    from apps.customers.tasks import (
-        membership_assign_with_backlog_task,
-        memberships_assign_waiting_task,
-    )
-
     phone = phone_normalise(phone)
     if (latitude is None) != (longitude is None):
         raise ValidationError({"latitude": "Give latitude and longitude together."})
@@ -123,11 +117,9 @@ def member_join(
             raise
         return JoinResult(existing, created=False)
     if settings.TASK_COALESCING:
-        transaction.on_commit(
-            partial(task_queue_coalesced, memberships_assign_waiting_task, key=ASSIGN_WAITING_KEY)
-        )
+        task_enqueue_coalesced(task_names.MEMBERSHIPS_ASSIGN_WAITING, key=ASSIGN_WAITING_KEY)
     else:
-        transaction.on_commit(partial(membership_assign_with_backlog_task.delay, membership.pk))
+        task_enqueue(task_names.MEMBERSHIP_ASSIGN_WITH_BACKLOG, membership.pk)
     return JoinResult(membership, created=True)
 
 
@@ -291,7 +283,7 @@ ASSIGN_BACKLOG_BATCH = 200
 # A coalesced run (settings.TASK_COALESCING) assigns at most this many batches,
 # then queues its successor rather than hold a worker.
 ASSIGN_WAITING_MAX_BATCHES = 50
-# Set while a coalesced run is queued (apps.core.tasking.task_queue_coalesced).
+# Set while a coalesced run is queued (apps.core.tasking.task_enqueue_coalesced).
 ASSIGN_WAITING_KEY = "customers:assign-waiting-queued"
 
 
@@ -317,15 +309,13 @@ def memberships_assign_waiting() -> int:
     The entry point of a coalesced run: one run serves all the sign-ups
     committed before it started.
     """
-    from apps.customers.tasks import memberships_assign_waiting_task
-
     handled = 0
     for _batch in range(ASSIGN_WAITING_MAX_BATCHES):
         count = _memberships_assign_batch()
         if not count:
             return handled
         handled += count
-    memberships_assign_waiting_task.delay()
+    task_enqueue(task_names.MEMBERSHIPS_ASSIGN_WAITING)
     return handled
 
 

@@ -7,10 +7,10 @@ from celery import shared_task
 from apps.core.tasking import (
     PER_ITEM_RESULTS,
     TRANSIENT_RETRY,
+    call_with_message_id,
     coalesced_run_start,
-    id_from_message,
 )
-from apps.customers import services
+from apps.customers import services, task_names
 
 logger = logging.getLogger(__name__)
 
@@ -20,46 +20,43 @@ STALE_PENDING_SECONDS = 5 * 60
 SWEEP_SINGLE_LIMIT = 500
 
 
-@shared_task(name="customers.membership_assign", **TRANSIENT_RETRY)
-def membership_assign_task(membership_id):
-    membership_id = id_from_message(membership_id, task="membership_assign", field="membership_id")
-    if membership_id is None:
-        return None
-    membership = services.membership_assign(membership_id=membership_id)
+def _membership_status(task, assign, membership_id) -> str | None:
+    """Run ``assign`` for a membership id from a message; return the status it ends in."""
+    membership = call_with_message_id(task, assign, membership_id=membership_id)
     if membership is None:
-        logger.warning("membership_assign: membership %s does not exist", membership_id)
+        logger.warning("%s: no membership %r", task.name, membership_id)
         return None
     return membership.assignment_status
 
 
-@shared_task(name="customers.membership_assign_with_backlog", **TRANSIENT_RETRY, **PER_ITEM_RESULTS)
-def membership_assign_with_backlog_task(membership_id):
+@shared_task(bind=True, name=task_names.MEMBERSHIP_ASSIGN, **TRANSIENT_RETRY)
+def membership_assign_task(self, membership_id):
+    """Assign one pending member (the sweep's way: each member on its own)."""
+    return _membership_status(self, services.membership_assign, membership_id)
+
+
+@shared_task(
+    bind=True, name=task_names.MEMBERSHIP_ASSIGN_WITH_BACKLOG, **TRANSIENT_RETRY,
+    **PER_ITEM_RESULTS,
+)  # fmt: skip
+def membership_assign_with_backlog_task(self, membership_id):
     """Assign a new member and, in the same set-based run, others still waiting."""
-    membership_id = id_from_message(
-        membership_id, task="membership_assign_with_backlog", field="membership_id"
-    )
-    if membership_id is None:
-        return None
-    membership = services.membership_assign_with_backlog(membership_id=membership_id)
-    if membership is None:
-        logger.warning("membership_assign_with_backlog: no membership %s", membership_id)
-        return None
-    return membership.assignment_status
+    return _membership_status(self, services.membership_assign_with_backlog, membership_id)
 
 
-@shared_task(name="customers.memberships_assign_waiting", **TRANSIENT_RETRY, **PER_ITEM_RESULTS)
+@shared_task(name=task_names.MEMBERSHIPS_ASSIGN_WAITING, **TRANSIENT_RETRY, **PER_ITEM_RESULTS)
 def memberships_assign_waiting_task():
     """Assign every member waiting: one run for the sign-ups committed before it started."""
     coalesced_run_start(services.ASSIGN_WAITING_KEY)
     return services.memberships_assign_waiting()
 
 
-@shared_task(name="customers.memberships_assign_pending", **TRANSIENT_RETRY)
+@shared_task(name=task_names.MEMBERSHIPS_ASSIGN_PENDING, **TRANSIENT_RETRY)
 def memberships_assign_pending_task():
     return services.memberships_assign_pending()
 
 
-@shared_task(name="customers.pending_memberships_sweep", **TRANSIENT_RETRY)
+@shared_task(name=task_names.PENDING_MEMBERSHIPS_SWEEP, **TRANSIENT_RETRY)
 def pending_memberships_sweep_task():
     """Re-queue members whose assignment message was lost."""
     stale = services.pending_memberships_stale(
@@ -73,21 +70,16 @@ def pending_memberships_sweep_task():
     return len(stale)
 
 
-@shared_task(name="customers.store_members_relocate", **TRANSIENT_RETRY)
-def store_members_relocate_task(store_id):
-    store_id = id_from_message(store_id, task="store_members_relocate", field="store_id")
-    return None if store_id is None else services.store_members_relocate(store_id=store_id)
+@shared_task(bind=True, name=task_names.STORE_MEMBERS_RELOCATE, **TRANSIENT_RETRY)
+def store_members_relocate_task(self, store_id):
+    return call_with_message_id(self, services.store_members_relocate, store_id=store_id)
 
 
-@shared_task(name="customers.guide_members_handover", **TRANSIENT_RETRY)
-def guide_members_handover_task(guide_id):
-    guide_id = id_from_message(guide_id, task="guide_members_handover", field="guide_id")
-    return None if guide_id is None else services.guide_members_handover(guide_id=guide_id)
+@shared_task(bind=True, name=task_names.GUIDE_MEMBERS_HANDOVER, **TRANSIENT_RETRY)
+def guide_members_handover_task(self, guide_id):
+    return call_with_message_id(self, services.guide_members_handover, guide_id=guide_id)
 
 
-@shared_task(name="customers.store_unguided_members_assign", **TRANSIENT_RETRY)
-def store_unguided_members_assign_task(store_id):
-    store_id = id_from_message(store_id, task="store_unguided_members_assign", field="store_id")
-    if store_id is None:
-        return None
-    return services.store_unguided_members_assign(store_id=store_id)
+@shared_task(bind=True, name=task_names.STORE_UNGUIDED_MEMBERS_ASSIGN, **TRANSIENT_RETRY)
+def store_unguided_members_assign_task(self, store_id):
+    return call_with_message_id(self, services.store_unguided_members_assign, store_id=store_id)

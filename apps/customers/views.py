@@ -1,3 +1,5 @@
+"""API entry points of members: sign-up, lists and manual reassignment."""
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action

@@ -1,3 +1,5 @@
+"""The guides admin, scoped by role, phones masked."""
+
 from django.contrib import admin
 
 from apps.core.admin_scoping import ScopedHistoryAdmin

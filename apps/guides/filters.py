@@ -1,3 +1,5 @@
+"""Query filters of the guide list."""
+
 import django_filters
 
 from apps.guides.models import Guide

@@ -1,3 +1,5 @@
+"""Shopping guides (导购) and store managers."""
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _

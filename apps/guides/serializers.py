@@ -1,16 +1,24 @@
+"""API shapes of guides."""
+
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from apps.core.api import PhoneField
 from apps.core.scoping import mask_phone
 from apps.guides.models import Guide
-from apps.stores.models import Store
-from apps.stores.serializers import CodeImmutableMixin
+from apps.stores.serializers import CodeImmutableMixin, store_code_field
+
+
+def guide_employee_no_field(**kwargs) -> serializers.SlugRelatedField:
+    """A guide named by their employee no. (writable)."""
+    return serializers.SlugRelatedField(
+        slug_field="employee_no", queryset=Guide.objects.all(), **kwargs
+    )
 
 
 class GuideSerializer(CodeImmutableMixin, serializers.ModelSerializer):
     immutable_fields = ("employee_no",)
-    store = serializers.SlugRelatedField(slug_field="code", queryset=Store.objects.all())
+    store = store_code_field()
     user = serializers.SlugRelatedField(
         slug_field="username",
         queryset=get_user_model().objects.all(),

@@ -3,6 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from apps.guides.events import guide_available, guide_left
 from apps.guides.models import Guide
 
 GUIDE_EDITABLE_FIELDS = ("name", "phone", "store", "role", "is_active", "user")
@@ -32,19 +33,13 @@ def guide_update(*, guide: Guide, **fields) -> Guide:
 
 
 def guide_changed(*, guide: Guide, was_active: bool, old_store_id: int | None) -> None:
-    """Let members follow a guide change.
+    """Announce a guide change, so that members can follow it.
 
-    A guide who left (deactivated or moved store) hands their members over;
-    a guide who became available picks up the store's members waiting for one.
+    A guide who left (deactivated or moved store) is announced as having
+    left; one who became available in a store, as available there.
     """
-    from apps.customers.tasks import (
-        guide_members_handover_task,
-        store_unguided_members_assign_task,
-    )
-
     moved = old_store_id is not None and guide.store_id != old_store_id
     if was_active and (not guide.is_active or moved):
-        transaction.on_commit(lambda: guide_members_handover_task.delay(guide.pk))
+        guide_left.send(sender=Guide, guide_id=guide.pk)
     if guide.is_active and (not was_active or moved):
-        store_id = guide.store_id
-        transaction.on_commit(lambda: store_unguided_members_assign_task.delay(store_id))
+        guide_available.send(sender=Guide, store_id=guide.store_id)

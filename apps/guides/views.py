@@ -1,3 +1,5 @@
+"""API entry points of guides."""
+
 from apps.core.api import MasterDataViewSet
 from apps.guides import services
 from apps.guides.filters import GuideFilter

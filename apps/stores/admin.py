@@ -1,3 +1,5 @@
+"""The stores admin: brands and regions (HQ), stores scoped by role."""
+
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin

@@ -1,3 +1,5 @@
+"""Query filters of the store list."""
+
 import django_filters
 from django.db.models import Q
 

@@ -1,3 +1,5 @@
+"""Brands, HQ's region tree and the stores that carry the brands."""
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models

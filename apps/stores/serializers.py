@@ -1,7 +1,24 @@
+"""API shapes of brands, regions and stores."""
+
 from rest_framework import serializers
 
 from apps.core.api import coord_system_field, location_to_wgs84
 from apps.stores.models import Brand, Region, Store
+
+
+def brand_code_field(**kwargs) -> serializers.SlugRelatedField:
+    """A brand named by its code (writable)."""
+    return serializers.SlugRelatedField(slug_field="code", queryset=Brand.objects.all(), **kwargs)
+
+
+def region_code_field(**kwargs) -> serializers.SlugRelatedField:
+    """A region named by its code (writable)."""
+    return serializers.SlugRelatedField(slug_field="code", queryset=Region.objects.all(), **kwargs)
+
+
+def store_code_field(**kwargs) -> serializers.SlugRelatedField:
+    """A store named by its code (writable)."""
+    return serializers.SlugRelatedField(slug_field="code", queryset=Store.objects.all(), **kwargs)
 
 
 class CodeImmutableMixin:
@@ -25,9 +42,7 @@ class BrandSerializer(CodeImmutableMixin, serializers.ModelSerializer):
 
 
 class RegionSerializer(CodeImmutableMixin, serializers.ModelSerializer):
-    parent = serializers.SlugRelatedField(
-        slug_field="code", queryset=Region.objects.all(), required=False, allow_null=True
-    )
+    parent = region_code_field(required=False, allow_null=True)
 
     class Meta:
         model = Region
@@ -35,12 +50,8 @@ class RegionSerializer(CodeImmutableMixin, serializers.ModelSerializer):
 
 
 class StoreSerializer(CodeImmutableMixin, serializers.ModelSerializer):
-    brands = serializers.SlugRelatedField(
-        slug_field="code", queryset=Brand.objects.all(), many=True, required=False
-    )
-    region = serializers.SlugRelatedField(
-        slug_field="code", queryset=Region.objects.all(), required=False, allow_null=True
-    )
+    brands = brand_code_field(many=True, required=False)
+    region = region_code_field(required=False, allow_null=True)
     latitude = serializers.FloatField(min_value=-90, max_value=90)
     longitude = serializers.FloatField(min_value=-180, max_value=180)
     coord_system = coord_system_field()

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 
+from apps.stores.events import store_closed
 from apps.stores.models import Brand, Region, Store, StoreNetworkVersion
 
 STORE_EDITABLE_FIELDS = (
@@ -99,10 +100,8 @@ def store_changed(*, store: Store, was_active: bool) -> None:
     """Let the rest of the system see a store change.
 
     Every nearest-store index is refreshed before the next assignment, and a
-    store that just closed has its members moved on a worker.
+    store that just closed is announced (``apps.stores.events.store_closed``).
     """
     store_network_changed()
     if was_active and not store.is_active:
-        from apps.customers.tasks import store_members_relocate_task
-
-        transaction.on_commit(lambda: store_members_relocate_task.delay(store.pk))
+        store_closed.send(sender=Store, store_id=store.pk)

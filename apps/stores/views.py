@@ -1,3 +1,5 @@
+"""API entry points of brands, regions and stores."""
+
 from apps.core.api import MasterDataViewSet
 from apps.stores import services
 from apps.stores.filters import RegionFilter, StoreFilter

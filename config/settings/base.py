@@ -100,6 +100,9 @@ LOCAL_APPS = [
     "apps.guides",
     "apps.customers",
     "apps.commissions",
+    "apps.dashboards",
+    "apps.demo",
+    "apps.bench",
     "apps.core",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
@@ -295,6 +298,6 @@ UNFOLD = {
     "SITE_HEADER": "Guide SCRM",
     "SHOW_LANGUAGES": True,
     # Guides and store managers land on their members and commission.
-    "DASHBOARD_CALLBACK": "apps.core.dashboard.dashboard_callback",
+    "DASHBOARD_CALLBACK": "apps.dashboards.callbacks.dashboard_callback",
     "SHOW_HISTORY": "apps.core.admin_scoping.admin_shows_history",
 }

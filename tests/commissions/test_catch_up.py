@@ -7,6 +7,7 @@ import pytest
 
 from apps.commissions import services
 from apps.commissions.models import CommissionEntry, Settlement
+from apps.commissions.services.entries import ENTRY_CATCH_UP_DAYS
 from tests.commissions.factories import CommissionPlanFactory, SettlementTermsFactory
 from tests.factories import BrandFactory, GuideFactory, StoreFactory
 
@@ -69,14 +70,14 @@ def test_catch_up_leaves_brands_without_a_plan_and_old_orders_alone(brand, store
     CommissionPlanFactory(brand=brand)
     planless = BrandFactory(code="BOR")
     other_store = StoreFactory(code="BJ01", brands=[planless])
-    old = PAID_AT - dt.timedelta(days=services.ENTRY_CATCH_UP_DAYS + 1)
+    old = PAID_AT - dt.timedelta(days=ENTRY_CATCH_UP_DAYS + 1)
     ingest(order_no="OLD", brand=brand, store=store, amount=Decimal("10.00"), paid_at=old)
     ingest(order_no="NOPLAN", brand=planless, store=other_store, amount=Decimal("10.00"),
            paid_at=PAID_AT)  # fmt: skip
     ingest(order_no="NEW", brand=brand, store=store, amount=Decimal("10.00"), paid_at=PAID_AT)
 
     written = services.commission_entries_catch_up(
-        since=DAY - dt.timedelta(days=services.ENTRY_CATCH_UP_DAYS), until=DAY
+        since=DAY - dt.timedelta(days=ENTRY_CATCH_UP_DAYS), until=DAY
     )
 
     assert written == 1

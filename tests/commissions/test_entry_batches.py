@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 
 from apps.commissions import services, tasks
-from apps.commissions.ledger_checks import LedgerScope, ledger_verify
 from apps.commissions.models import CommissionEntry, Settlement
+from apps.commissions.selectors import LedgerScope, ledger_verify
 from tests.commissions.factories import CommissionPlanFactory, SettlementTermsFactory
 from tests.factories import GuideFactory
 
@@ -38,7 +38,7 @@ def t0_orders(django_capture_on_commit_callbacks, brand, store):
 def test_the_first_message_writes_and_settles_every_waiting_order(t0_orders):
     first, *later = t0_orders
 
-    written = tasks.commission_entries_write(first.pk)
+    written = tasks.order_entries_write_task(first.pk)
 
     # Then every order has its two entries, each in its own order's settlements
     assert written == 6
@@ -51,7 +51,7 @@ def test_the_first_message_writes_and_settles_every_waiting_order(t0_orders):
     ]  # fmt: skip
     assert set(Settlement.objects.values_list("status", flat=True)) == {"settled"}
     # And the later orders' own messages find nothing left to do
-    assert [tasks.commission_entries_write(order.pk) for order in later] == [0, 0]
+    assert [tasks.order_entries_write_task(order.pk) for order in later] == [0, 0]
     assert Settlement.objects.count() == 6
     assert ledger_verify(scope=LedgerScope(), grace=NO_GRACE).ok
 
@@ -71,7 +71,7 @@ def test_a_batch_settles_what_one_message_per_order_settles(t0_orders):
     Settlement.objects.all().delete()
 
     # When the first order's worker settles them as one batch
-    services.commission_entries_write_with_backlog(order_id=t0_orders[0].pk)
+    services.order_entries_write(order_id=t0_orders[0].pk)
 
     # Then the settlements are the same
     batched = sorted(
@@ -93,14 +93,14 @@ def test_an_order_refunded_before_its_worker_ran_is_settled_with_its_clawback(
             refunded_at=PAID_AT + dt.timedelta(hours=1),
         )  # fmt: skip
 
-    tasks.commission_entries_write(first.pk)
+    tasks.order_entries_write_task(first.pk)
 
     assert not CommissionEntry.objects.filter(settlement__isnull=True).exists()
     refund_total = sum(
         Settlement.objects.filter(source_ref="refund:B-2-R").values_list("total", flat=True)
     )
     assert refund_total == Decimal("-2.67")
-    assert tasks.commission_entries_write(refunded.pk) == 0
+    assert tasks.order_entries_write_task(refunded.pk) == 0
     assert ledger_verify(scope=LedgerScope(), grace=NO_GRACE).ok
 
 
@@ -108,7 +108,7 @@ def test_a_refund_of_a_settled_order_goes_the_single_way(
     t0_orders, django_capture_on_commit_callbacks
 ):
     order = t0_orders[0]
-    tasks.commission_entries_write(order.pk)
+    tasks.order_entries_write_task(order.pk)
 
     with django_capture_on_commit_callbacks(execute=True):
         services.refund_create(
@@ -131,7 +131,7 @@ def test_a_batch_of_refunded_orders_only_settles_each_the_single_way(
                 refunded_at=PAID_AT + dt.timedelta(hours=1),
             )  # fmt: skip
 
-    tasks.commission_entries_write(t0_orders[0].pk)
+    tasks.order_entries_write_task(t0_orders[0].pk)
 
     assert not CommissionEntry.objects.filter(settlement__isnull=True).exists()
     assert ledger_verify(scope=LedgerScope(), grace=NO_GRACE).ok

@@ -7,6 +7,7 @@ from django.db import OperationalError, connection, connections
 
 from apps.commissions import services, tasks
 from apps.commissions.models import CommissionEntry, Settlement, SettlementCutoff
+from apps.commissions.services import settlements as settlement_services
 from tests.commissions.conftest import requires_postgres
 from tests.commissions.factories import (
     CommissionPlanFactory,
@@ -28,15 +29,15 @@ def test_entry_task_is_idempotent(brand, store):
     CommissionPlanFactory(brand=brand)
     order = OrderFactory(brand=brand, store=store)
 
-    assert tasks.commission_entries_write(order.pk) == 1
-    assert tasks.commission_entries_write(order.pk) == 0
+    assert tasks.order_entries_write_task(order.pk) == 1
+    assert tasks.order_entries_write_task(order.pk) == 0
     assert CommissionEntry.objects.count() == 1
 
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("message", [999_999, "12", None, 1.5, True])
 def test_malformed_or_unknown_ids_are_logged_and_dropped(message, caplog):
-    assert tasks.commission_entries_write(message) == 0
+    assert tasks.order_entries_write_task(message) == 0
     assert "dropping" in caplog.text
 
 
@@ -47,7 +48,7 @@ def test_malformed_settlement_date_is_dropped(caplog):
 
 
 def test_entry_task_retries_only_operational_errors_with_a_cap():
-    task = tasks.commission_entries_write
+    task = tasks.order_entries_write_task
     assert task.autoretry_for == (OperationalError,)
     assert task.max_retries == 8
     assert task.retry_backoff
@@ -132,7 +133,7 @@ def test_a_run_that_dies_midway_leaves_nothing_and_the_next_finishes(brand, stor
     def crash(**_kwargs):
         raise OperationalError("worker killed")
 
-    monkeypatch.setattr(services, "_carry_forward", crash)
+    monkeypatch.setattr(settlement_services, "_carry_forward_link", crash)
     with pytest.raises(OperationalError):
         services.settlement_run(run_date=DAY + dt.timedelta(days=1))
     assert not Settlement.objects.exclude(status=Settlement.Status.OPEN).exists()
@@ -159,7 +160,7 @@ def test_t0_order_through_a_real_worker_is_settled_at_once(brand, store):
     )  # fmt: skip
 
     with running_worker() as queue:
-        tasks.commission_entries_write.apply_async(args=[order.pk], queue=queue)
+        tasks.order_entries_write_task.apply_async(args=[order.pk], queue=queue)
         wait_for(lambda: Settlement.objects.count() == 2)
 
     totals = dict(Settlement.objects.values_list("beneficiary", "total"))
@@ -176,14 +177,14 @@ def test_an_order_written_during_a_run_waits_and_goes_in_the_next_period(brand, 
     OrderFactory(brand=brand, store=store, order_no="ON-TIME")
     services.commission_entries_write(business_date=DAY)
     run_paused, resume_run = threading.Event(), threading.Event()
-    carry_forward = services._carry_forward
+    carry_forward = settlement_services._carry_forward_link
 
     def pause_then_carry_forward(**kwargs):
         run_paused.set()
         resume_run.wait(timeout=10)
         carry_forward(**kwargs)
 
-    monkeypatch.setattr(services, "_carry_forward", pause_then_carry_forward)
+    monkeypatch.setattr(settlement_services, "_carry_forward_link", pause_then_carry_forward)
 
     def in_thread(work):
         def target():
@@ -215,3 +216,15 @@ def test_an_order_written_during_a_run_waits_and_goes_in_the_next_period(brand, 
     waiting = CommissionEntry.objects.get(order=late).settlement
     assert waiting.status == Settlement.Status.OPEN
     assert waiting.period_end == DAY + dt.timedelta(days=2)
+
+
+def test_a_message_queued_under_a_task_name_before_the_rename_still_runs(brand, store):
+    from config.celery_app import app
+
+    CommissionPlanFactory(brand=brand)
+    order = OrderFactory(brand=brand, store=store)
+
+    written = app.tasks["apps.commissions.tasks.commission_entries_write"].apply(args=[order.pk])
+
+    assert written.result == 1
+    assert CommissionEntry.objects.filter(order=order).count() == 1

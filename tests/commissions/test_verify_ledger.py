@@ -10,8 +10,8 @@ from django.db import connection
 from django.db.models import F
 
 from apps.commissions import services
-from apps.commissions.ledger_checks import LedgerScope, ledger_verify
 from apps.commissions.models import CommissionEntry, Order, Settlement
+from apps.commissions.selectors import LedgerScope, ledger_verify
 from apps.stores.models import Brand
 from tests.commissions.factories import CommissionPlanFactory, SettlementTermsFactory
 from tests.factories import BrandFactory, GuideFactory, StoreFactory

@@ -9,7 +9,9 @@ from django.core.cache import cache
 
 from apps.commissions import services as commission_services
 from apps.commissions.models import CommissionEntry, Settlement
-from apps.commissions.tasks import commission_entries_write_waiting_task
+from apps.commissions.services import new_orders
+from apps.commissions.services.orders import ORDERS_WAITING_KEY
+from apps.commissions.tasks import orders_waiting_write_task
 from apps.customers.models import Membership
 from apps.customers.services import member_join
 from apps.customers.tasks import memberships_assign_waiting_task
@@ -83,18 +85,18 @@ def test_orders_queue_one_run_which_writes_and_settles_them_all(
         ]  # fmt: skip
 
     runs, calls, orders = _commit_and_count_runs(
-        commission_entries_write_waiting_task, django_capture_on_commit_callbacks, ingest_four
+        orders_waiting_write_task, django_capture_on_commit_callbacks, ingest_four
     )
     assert runs == 1
     assert calls[0].kwargs["args"] == (orders[0].pk,)
 
-    commission_entries_write_waiting_task.apply(args=[orders[0].pk])
+    orders_waiting_write_task.apply(args=[orders[0].pk])
 
     assert CommissionEntry.objects.count() == 6  # guide and store of three orders
     assert not CommissionEntry.objects.filter(settlement__isnull=True).exists()
     assert Settlement.objects.filter(status="settled").count() == 6
     # Running it again writes nothing, and the plan-less order does not hold it up
-    assert commission_entries_write_waiting_task.apply(args=[orders[0].pk]).result == 0
+    assert orders_waiting_write_task.apply(args=[orders[0].pk]).result == 0
 
 
 def test_an_order_numbered_before_the_one_that_queued_the_run_is_not_missed(
@@ -110,7 +112,7 @@ def test_an_order_numbered_before_the_one_that_queued_the_run_is_not_missed(
             order_no="LATE", brand=brand, store=store, amount=Decimal("60.00"), paid_at=PAID_AT
         )
 
-    commission_entries_write_waiting_task.apply(args=[later.pk])
+    orders_waiting_write_task.apply(args=[later.pk])
 
     assert set(CommissionEntry.objects.values_list("order__order_no", flat=True)) == {
         "EARLY", "LATE"
@@ -121,12 +123,12 @@ def test_the_orders_of_a_run_whose_message_was_lost_are_written_by_the_next(
     brand, store, django_capture_on_commit_callbacks, monkeypatch
 ):
     # Given no look-behind, a finished run, then a run whose message is lost
-    monkeypatch.setattr(commission_services, "ENTRY_WAITING_LOOKBEHIND_IDS", 0)
+    monkeypatch.setattr(new_orders, "ENTRY_WAITING_LOOKBEHIND_IDS", 0)
     CommissionPlanFactory(brand=brand)
     SettlementTermsFactory(brand=brand, mode="T0", hold_days=0)
 
     def ingest(order_no):
-        lost_run = mock.patch.object(commission_entries_write_waiting_task, "apply_async")
+        lost_run = mock.patch.object(orders_waiting_write_task, "apply_async")
         with lost_run, django_capture_on_commit_callbacks(execute=True):
             order, _created = commission_services.order_ingest(
                 order_no=order_no, brand=brand, store=store, amount=Decimal("10.00"),
@@ -135,14 +137,14 @@ def test_the_orders_of_a_run_whose_message_was_lost_are_written_by_the_next(
         return order
 
     first = ingest("FIRST")
-    commission_entries_write_waiting_task.apply(args=[first.pk])
+    orders_waiting_write_task.apply(args=[first.pk])
     ingest("LOST-1")
     ingest("LOST-2")
-    cache.delete(commission_services.ENTRY_WAITING_KEY)  # as when its key expires
+    cache.delete(ORDERS_WAITING_KEY)  # as when its key expires
     last = ingest("NEXT")
 
     # When the next order's run goes
-    commission_entries_write_waiting_task.apply(args=[last.pk])
+    orders_waiting_write_task.apply(args=[last.pk])
 
     # Then it wrote the lost run's orders too
     written = set(CommissionEntry.objects.values_list("order__order_no", flat=True))

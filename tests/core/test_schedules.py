@@ -18,6 +18,15 @@ def test_lost_assignments_are_swept_as_often_as_they_go_stale():
 
 
 def test_nightly_settlement_is_scheduled_after_the_business_day():
-    nightly = PeriodicTask.objects.get(task="apps.commissions.tasks.settlement_run_nightly")
+    nightly = PeriodicTask.objects.get(task="commissions.settlement_run_nightly")
 
     assert (nightly.crontab.hour, nightly.crontab.minute) == ("2", "0")
+
+
+def test_every_scheduled_task_is_one_a_worker_knows():
+    from config.celery_app import app
+
+    scheduled = set(PeriodicTask.objects.exclude(task="").values_list("task", flat=True))
+
+    assert scheduled
+    assert scheduled <= set(app.tasks)

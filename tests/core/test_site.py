@@ -7,9 +7,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from apps.core.demo import DEMO_LOGINS
-from apps.core.demo_data import DEMO_PASSWORD
 from apps.core.roles import user_roles
+from apps.demo.data import DEMO_PASSWORD
+from apps.demo.seed import DEMO_LOGINS
 from apps.guides.models import Guide
 from apps.stores.models import Brand, Store
 

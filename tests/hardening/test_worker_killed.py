@@ -171,7 +171,7 @@ def test_nightly_settlement_killed_mid_close_settles_every_entry_once():
         )
         wait_for(lambda: "succeeded" in worker.log_text(), timeout=10)
         assert "WorkerLostError" in worker.log_text()
-        assert received(worker, "apps.commissions.tasks.settlement_run_nightly") == 2
+        assert received(worker, "commissions.settlement_run_nightly") == 2
 
     # And each beneficiary has one settlement whose total is exactly what is owed
     settled = Counter()

@@ -4,7 +4,7 @@ import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.commissions.ledger_checks import (
+from apps.commissions.selectors import (
     DEFAULT_GRACE,
     EXAMPLES_PER_CHECK,
     LedgerScope,

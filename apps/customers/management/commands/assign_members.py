@@ -1,3 +1,5 @@
+"""``manage.py assign_members [--recompute]``: bulk assignment of members."""
+
 import time
 
 from django.core.management.base import BaseCommand

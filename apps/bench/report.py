@@ -17,10 +17,10 @@ import random
 import statistics
 import time
 
-from django.core.management.base import CommandError
-from django.db import connection, transaction
+from django.db import transaction
 
-from apps.commissions import benchmarks as settlement_bench
+from apps.bench import settlement as settlement_bench
+from apps.bench.common import analyze, bench_database_require, reporter, rows_insert
 from apps.commissions.models import CommissionEntry, CommissionPlan, Settlement
 from apps.commissions.reports import (
     Grouping,
@@ -40,25 +40,20 @@ COPY_BATCH = 200_000  # rows built in memory before they are copied
 
 def add_arguments(parser):
     parser.add_argument("--entries", type=int, default=2_000_000)
-    parser.add_argument("--stores", type=int, default=5_000)
-    parser.add_argument("--guides", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--force", action="store_true", help="wipe a non-bench database too")
+    settlement_bench.add_master_data_arguments(parser)
 
 
 def run(*, stdout, entries, stores, guides, repeat, seed, force, **_options) -> dict:
-    if "bench" not in str(connection.settings_dict["NAME"]) and not force:
-        raise CommandError("This benchmark wipes commission data: use a *bench* database.")
+    bench_database_require(force=force, what="commission data")
     rng = random.Random(seed)
 
-    def say(message):
-        stdout.write(message)
-        stdout.flush()
-
+    say = reporter(stdout)
     say(f"setting up {stores} stores in {REGIONS} regions, {guides} guides")
     _wipe()
-    brands, store_rows, guide_ids = settlement_bench._master_data(stores=stores, guides=guides)
+    brands, store_rows, guide_ids = settlement_bench.master_data_create(
+        stores=stores, guides=guides
+    )
     _spread_over_regions()
     started = time.perf_counter()
     _load_entries(rng, entries=entries, brands=brands, stores=store_rows, guide_ids=guide_ids)
@@ -106,7 +101,7 @@ def _wipe():
     if bench_root is not None:
         Store.objects.filter(code__startswith="BENCH-").update(region=bench_root)
     Region.objects.filter(code__startswith="BENCH-").delete()
-    settlement_bench._wipe()
+    settlement_bench.commission_data_wipe()
 
 
 def _spread_over_regions():
@@ -144,9 +139,10 @@ def _load_entries(rng, *, entries, brands, stores, guide_ids):
     first_day = dt.date(YEAR, 1, 1)
     created_at = dt.datetime(YEAR + 1, 1, 1, tzinfo=dt.UTC)
     columns = (
-        "order_id, beneficiary, guide_id, store_id, brand_id, category, business_date, "
-        "base_amount, plan_id, rate, amount, mode, hold_days, settlement_id, created_at"
-    )
+        "order_id", "beneficiary", "guide_id", "store_id", "brand_id", "category",
+        "business_date", "base_amount", "plan_id", "rate", "amount", "mode", "hold_days",
+        "settlement_id", "created_at",
+    )  # fmt: skip
     rows = []
     for i in range(entries):
         order_id = i // 2 + 1
@@ -172,13 +168,11 @@ def _load_entries(rng, *, entries, brands, stores, guide_ids):
              "T1", 1, settlement_id, created_at)
         )  # fmt: skip
         if len(rows) == COPY_BATCH:
-            settlement_bench._copy(CommissionEntry._meta.db_table, columns, rows)
+            rows_insert(CommissionEntry, columns, rows)
             rows = []
     if rows:
-        settlement_bench._copy(CommissionEntry._meta.db_table, columns, rows)
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"VACUUM ANALYZE {CommissionEntry._meta.db_table}")
+        rows_insert(CommissionEntry, columns, rows)
+    analyze(CommissionEntry)
 
 
 def _cents(cents: int) -> str:

@@ -1,4 +1,4 @@
-"""Seed realistic demo data, idempotently: a second run changes nothing."""
+"""Seed realistic demo data, idempotently: a second run changes nothing (`manage.py seed_demo`)."""
 
 import random
 from dataclasses import dataclass
@@ -18,7 +18,10 @@ from apps.commissions.services import (
     settlement_settle_t0,
     settlement_terms_set,
 )
-from apps.core.demo_data import (
+from apps.core.roles import Role, user_role_add
+from apps.customers.models import Membership
+from apps.customers.services import member_join, memberships_assign_pending
+from apps.demo.data import (
     DEMO_BRANDS,
     DEMO_CITIES,
     DEMO_LARGE_REGIONS,
@@ -26,9 +29,6 @@ from apps.core.demo_data import (
     GUIDE_GIVEN_NAMES,
     GUIDE_SURNAMES,
 )
-from apps.core.roles import Role, user_role_add
-from apps.customers.models import Membership
-from apps.customers.services import member_join, memberships_assign_pending
 from apps.guides.models import Guide
 from apps.stores.models import Brand, Region, Store
 

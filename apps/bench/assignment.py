@@ -18,10 +18,12 @@ from datetime import UTC, datetime
 import numpy as np
 from django.db import connection, transaction
 
+from apps.bench.common import analyze, rows_insert
+from apps.core.sql import SQL, render, table
 from apps.customers.models import AssignmentEvent, Customer, Membership
 from apps.customers.nearest import TIE_KM, haversine_km
-from apps.customers.selectors import _index_cache
 from apps.customers.services import memberships_assign_pending
+from apps.customers.store_index import store_index_forget
 from apps.customers.tasks import membership_assign_task
 from apps.guides.models import Guide
 from apps.stores.models import Brand, Store
@@ -62,40 +64,18 @@ def _points(rng, count):
     return np.round(lat[order], 6), np.round(lng[order], 6)
 
 
-def _copy(table, columns, rows):
-    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row(row)
-
-
-def _insert(model, columns, rows):
-    """Load rows fast: COPY on PostgreSQL, bulk_create elsewhere."""
-    if connection.vendor == "postgresql":
-        _copy(model._meta.db_table, columns, rows)
-        return
-    objs = (model(**dict(zip(columns, row, strict=True))) for row in rows)
-    batch = []
-    for obj in objs:
-        batch.append(obj)
-        if len(batch) == 5000:
-            model.objects.bulk_create(batch)
-            batch = []
-    model.objects.bulk_create(batch)
-
-
 def _clear_previous_run():
     """Delete the previous run's rows with set-based statements (the ORM's cascade is slow)."""
     brand = Brand.objects.filter(code=BENCH_BRAND).first()
     if brand is None:
         return
     tables = {
-        "event": AssignmentEvent._meta.db_table,
-        "membership": Membership._meta.db_table,
-        "customer": Customer._meta.db_table,
-        "guide": Guide._meta.db_table,
-        "store_brand": Store.brands.through._meta.db_table,
-        "store": Store._meta.db_table,
+        "event": table(AssignmentEvent),
+        "membership": table(Membership),
+        "customer": table(Customer),
+        "guide": table(Guide),
+        "store_brand": table(Store.brands.through),
+        "store": table(Store),
     }
     statements = [
         "DELETE FROM {event} WHERE membership_id IN "
@@ -110,8 +90,7 @@ def _clear_previous_run():
     ]
     with connection.cursor() as cursor:
         for statement in statements:
-            # Table names come from model metadata; the brand id is a parameter.
-            cursor.execute(statement.format(**tables), {"brand": brand.pk})
+            cursor.execute(render(SQL(statement).format(**tables)), {"brand": brand.pk})
 
 
 def _build(rng, *, stores, members, guides_per_store, stdout):
@@ -120,7 +99,7 @@ def _build(rng, *, stores, members, guides_per_store, stdout):
     brand, _created = Brand.objects.get_or_create(code=BENCH_BRAND, defaults={"name": "Bench"})
     now = datetime.now(UTC)
     lat, lng = _points(rng, stores)
-    _insert(
+    rows_insert(
         Store,
         ["code", "name", "kind", "address", "city", "latitude", "longitude", "is_active",
          "created_at", "updated_at"],
@@ -130,8 +109,8 @@ def _build(rng, *, stores, members, guides_per_store, stdout):
     store_ids = list(
         Store.objects.filter(code__startswith="BENCH-S").order_by("pk").values_list("pk", flat=True)
     )
-    _insert(Store.brands.through, ["store_id", "brand_id"], ((s, brand.pk) for s in store_ids))
-    _insert(
+    rows_insert(Store.brands.through, ["store_id", "brand_id"], ((s, brand.pk) for s in store_ids))
+    rows_insert(
         Guide,
         ["employee_no", "name", "phone", "store_id", "role", "is_active", "created_at",
          "updated_at"],
@@ -140,9 +119,7 @@ def _build(rng, *, stores, members, guides_per_store, stdout):
     )  # fmt: skip
     _members_add(rng, brand=brand, count=members, first_number=0, now=now)
     store_network_changed()
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+    analyze()
     stdout.write(
         f"built {stores} stores, {members} members in {time.perf_counter() - started:.1f} s"
     )
@@ -151,7 +128,7 @@ def _build(rng, *, stores, members, guides_per_store, stdout):
 
 def _members_add(rng, *, brand, count, first_number, now):
     lat, lng = _points(rng, count)
-    _insert(
+    rows_insert(
         Customer,
         ["phone", "name", "created_at"],
         ((f"170{first_number + i:08d}", "", now) for i in range(count)),
@@ -163,7 +140,7 @@ def _members_add(rng, *, brand, count, first_number, now):
         .order_by("phone")
         .values_list("pk", flat=True)
     )
-    _insert(
+    rows_insert(
         Membership,
         ["customer_id", "brand_id", "assignment_status", "unassigned_reason", "latitude",
          "longitude", "source", "joined_at", "updated_at"],
@@ -173,50 +150,55 @@ def _members_add(rng, *, brand, count, first_number, now):
     return customer_ids
 
 
+_ANCHOR_SETUP = (
+    "CREATE EXTENSION IF NOT EXISTS cube",
+    "CREATE EXTENSION IF NOT EXISTS earthdistance",
+    # A schema-qualified wrapper survives dump/restore, unlike an index on
+    # ll_to_earth itself (its body resolves names through search_path).
+    "CREATE OR REPLACE FUNCTION public.bench_ll_to_earth(float8, float8) "
+    "RETURNS public.earth LANGUAGE sql IMMUTABLE PARALLEL SAFE "
+    "AS 'SELECT public.ll_to_earth($1, $2)'",
+    "CREATE INDEX IF NOT EXISTS bench_store_earth_gist ON {store} "
+    "USING gist (public.bench_ll_to_earth(latitude, longitude))",
+    "ANALYZE {store}",
+)
+_ANCHOR_ASSIGN = """
+    UPDATE {membership} AS m
+    SET store_id = (
+        SELECT s.id FROM {store} AS s
+        WHERE s.is_active
+        ORDER BY public.bench_ll_to_earth(s.latitude, s.longitude)
+             <-> public.bench_ll_to_earth(m.latitude, m.longitude)
+        LIMIT 1
+    )
+    WHERE m.brand_id = %s AND m.assignment_status = 'pending'
+"""
+_ANCHOR_UNDO = (
+    "UPDATE {membership} SET store_id = NULL WHERE brand_id = %s",
+    "DROP INDEX IF EXISTS bench_store_earth_gist",
+    "VACUUM ANALYZE {membership}",
+)
+
+
 def _anchor_seconds(brand) -> float | None:
     """Time PostgreSQL's own KNN assignment (store only, committed), then undo it."""
     if connection.vendor != "postgresql":
         return None
-    store_table, membership_table = Store._meta.db_table, Membership._meta.db_table
+    tables = {"store": table(Store), "membership": table(Membership)}
+
+    def statement(text: str) -> str:
+        return render(SQL(text).format(**tables))
+
     with connection.cursor() as cursor:
-        cursor.execute("CREATE EXTENSION IF NOT EXISTS cube")
-        cursor.execute("CREATE EXTENSION IF NOT EXISTS earthdistance")
-        # A schema-qualified wrapper survives dump/restore, unlike an index on
-        # ll_to_earth itself (its body resolves names through search_path).
-        cursor.execute(
-            "CREATE OR REPLACE FUNCTION public.bench_ll_to_earth(float8, float8) "
-            "RETURNS public.earth LANGUAGE sql IMMUTABLE PARALLEL SAFE "
-            "AS 'SELECT public.ll_to_earth($1, $2)'"
-        )
-        cursor.execute(
-            f"CREATE INDEX IF NOT EXISTS bench_store_earth_gist ON {store_table} "
-            f"USING gist (public.bench_ll_to_earth(latitude, longitude))"
-        )
-        cursor.execute(f"ANALYZE {store_table}")
+        for setup in _ANCHOR_SETUP:
+            cursor.execute(statement(setup))
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            UPDATE {membership_table} AS m
-            SET store_id = (
-                SELECT s.id FROM {store_table} AS s
-                WHERE s.is_active
-                ORDER BY public.bench_ll_to_earth(s.latitude, s.longitude)
-                     <-> public.bench_ll_to_earth(m.latitude, m.longitude)
-                LIMIT 1
-            )
-            WHERE m.brand_id = %s AND m.assignment_status = 'pending'
-            """,  # noqa: S608 - table names from model metadata
-            [brand.pk],
-        )
+        cursor.execute(statement(_ANCHOR_ASSIGN), [brand.pk])
     seconds = time.perf_counter() - started  # committed, as ours is
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {membership_table} SET store_id = NULL WHERE brand_id = %s",  # noqa: S608 - names from model metadata
-            [brand.pk],
-        )
-        cursor.execute("DROP INDEX IF EXISTS bench_store_earth_gist")
-        cursor.execute(f"VACUUM ANALYZE {membership_table}")
+        for undo in _ANCHOR_UNDO:
+            cursor.execute(statement(undo), [brand.pk] if "%s" in undo else None)
     return seconds
 
 
@@ -259,7 +241,7 @@ def run(*, stdout, stores, members, guides_per_store, exact_sample, single, seed
     if anchor is not None:
         stdout.write(f"anchor (PostgreSQL KNN, store only): {anchor:.2f} s")
 
-    _index_cache.clear()  # ours pays for loading the store index too
+    store_index_forget()  # ours pays for loading the store index too
     started = time.perf_counter()
     assigned = memberships_assign_pending()
     seconds = time.perf_counter() - started

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from apps.core.load_benchmark import PHONE_PREFIX, LoadMix, load_work_outstanding
+from apps.bench.load import PHONE_PREFIX, LoadMix, load_work_outstanding
 from tests.commissions.factories import CommissionPlanFactory, SettlementTermsFactory
 from tests.factories import GuideFactory, PendingMembershipFactory, StoreFactory
 

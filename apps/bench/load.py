@@ -41,8 +41,8 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from apps.commissions.models import CommissionEntry, Order, SettlementMode, SettlementTerms
-from apps.core.demo import demo_seed
 from apps.customers.models import Membership
+from apps.demo.seed import demo_seed
 from apps.guides.models import Guide
 from apps.stores.models import Store
 

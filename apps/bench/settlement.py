@@ -15,11 +15,17 @@ import zoneinfo
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.management.base import CommandError
 from django.db import connection, transaction
+from django.db.models import F, Q
 
+from apps.bench.common import analyze, bench_database_require, reporter, rows_insert
 from apps.commissions import services
-from apps.commissions.calculations import clawback_amount, commission_amount
+from apps.commissions.calculations import (
+    PlanScope,
+    clawback_cents,
+    commission_amount,
+    plan_choose,
+)
 from apps.commissions.models import (
     CommissionEntry,
     CommissionPlan,
@@ -29,7 +35,8 @@ from apps.commissions.models import (
     Settlement,
     SettlementTerms,
 )
-from apps.commissions.selectors import commission_plan_for, settlement_terms_for
+from apps.core.money import from_cents, quantize_money, to_cents
+from apps.core.sql import SQL, render, sql_join, table
 from apps.guides.models import Guide
 from apps.stores.models import Brand, Region, Store
 
@@ -38,30 +45,30 @@ BRAND_CODES = ("BENCH-A", "BENCH-B", "BENCH-C")
 CATEGORIES = ("", "apparel", "shoes")
 GUIDES_PER_STORE = 4
 REFUND_SHARE = 10  # one order in ten gets a partial refund
-INSERT_BATCH = 10_000
 
 
-def add_arguments(parser):
-    parser.add_argument("--orders", type=int, default=1_000_000)
+def add_master_data_arguments(parser):
+    """The arguments of the stores, guides and seed every ledger benchmark builds."""
     parser.add_argument("--stores", type=int, default=5_000)
     parser.add_argument("--guides", type=int, default=20_000)
-    parser.add_argument("--sample", type=int, default=5_000, help="orders for the naive loop")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--force", action="store_true", help="wipe a non-bench database too")
 
 
+def add_arguments(parser):
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--sample", type=int, default=5_000, help="orders for the naive loop")
+    add_master_data_arguments(parser)
+
+
 def run(*, stdout, orders, stores, guides, sample, seed, force, **_options) -> dict:
-    if "bench" not in str(connection.settings_dict["NAME"]) and not force:
-        raise CommandError("This benchmark wipes commission data: use a *bench* database.")
+    bench_database_require(force=force, what="commission data")
     rng = random.Random(seed)
 
-    def say(message):
-        stdout.write(message)
-        stdout.flush()
-
+    say = reporter(stdout)
     say(f"setting up {stores} stores, {guides} guides, {len(BRAND_CODES)} brands")
-    _wipe()
-    brands, store_rows, guide_ids = _master_data(stores=stores, guides=guides)
+    commission_data_wipe()
+    brands, store_rows, guide_ids = master_data_create(stores=stores, guides=guides)
     started = time.perf_counter()
     _load_orders(rng, orders=orders, brands=brands, stores=store_rows, guide_ids=guide_ids)
     say(f"loaded {orders} orders and their refunds in {time.perf_counter() - started:.1f}s")
@@ -96,7 +103,7 @@ def run(*, stdout, orders, stores, guides, sample, seed, force, **_options) -> d
     }
 
 
-def _wipe():
+def commission_data_wipe():
     models = [
         CommissionEntry,
         Settlement,
@@ -108,9 +115,10 @@ def _wipe():
     ]
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            tables = ", ".join(model._meta.db_table for model in models)
             with connection.cursor() as cursor:
-                cursor.execute(f"TRUNCATE {tables}")
+                cursor.execute(
+                    render(SQL("TRUNCATE {}").format(sql_join(", ", map(table, models))))
+                )
         else:
             Settlement.objects.update(carried_from=None)
             for model in models:
@@ -120,7 +128,7 @@ def _wipe():
         Region.objects.filter(code="BENCH").delete()
 
 
-def _master_data(*, stores: int, guides: int):
+def master_data_create(*, stores: int, guides: int):
     brands = [
         Brand.objects.get_or_create(code=code, defaults={"name": code})[0] for code in BRAND_CODES
     ]
@@ -132,7 +140,7 @@ def _master_data(*, stores: int, guides: int):
                   region=region, latitude=31.2, longitude=121.4)
             for i in range(stores)
         ),
-        batch_size=INSERT_BATCH,
+        batch_size=10_000,
     )  # fmt: skip
     store_rows = list(
         Store.objects.filter(code__startswith="BENCH-").order_by("pk").values_list("pk", "kind")
@@ -140,7 +148,7 @@ def _master_data(*, stores: int, guides: int):
     Through = Store.brands.through
     Through.objects.bulk_create(
         (Through(store_id=pk, brand_id=b.pk) for pk, _kind in store_rows for b in brands),
-        batch_size=INSERT_BATCH,
+        batch_size=10_000,
     )
     per_store = max(1, guides // stores)
     Guide.objects.bulk_create(
@@ -149,7 +157,7 @@ def _master_data(*, stores: int, guides: int):
             for i, (pk, _kind) in enumerate(store_rows)
             for j in range(per_store)
         ),
-        batch_size=INSERT_BATCH,
+        batch_size=10_000,
     )
     guide_ids: dict[int, list[int]] = {}
     for pk, store_id in Guide.objects.filter(employee_no__startswith="BENCH-").values_list(
@@ -202,14 +210,14 @@ def _load_orders(rng, *, orders, brands, stores, guide_ids):
              BUSINESS_DATE, False, guide, "order_guide" if guide else "none", "bench", now)
         )  # fmt: skip
         if i % REFUND_SHARE == 0:
-            refund = (amount * Decimal("0.3")).quantize(Decimal("0.01"))
+            refund = quantize_money(amount * Decimal("0.3"))
             refund_specs.append((i, refund, paid_at + dt.timedelta(hours=1)))
     columns = (
-        "order_no, brand_id, store_id, guide_id, member_phone, amount, refunded_amount, "
-        "paid_at, business_date, has_lines, attributed_guide_id, attribution_reason, "
-        "request_hash, created_at"
-    )
-    _copy(Order._meta.db_table, columns, order_rows)
+        "order_no", "brand_id", "store_id", "guide_id", "member_phone", "amount",
+        "refunded_amount", "paid_at", "business_date", "has_lines", "attributed_guide_id",
+        "attribution_reason", "request_hash", "created_at",
+    )  # fmt: skip
+    rows_insert(Order, columns, order_rows)
     ids = dict(
         Order.objects.filter(order_no__startswith="BENCH-").values_list("order_no", "pk").iterator()
     )
@@ -217,34 +225,56 @@ def _load_orders(rng, *, orders, brands, stores, guide_ids):
         (f"BENCH-R{i:08d}", ids[f"BENCH-{i:08d}"], amount, refunded_at, BUSINESS_DATE, "bench", now)
         for i, amount, refunded_at in refund_specs
     ]
-    _copy(
-        Refund._meta.db_table,
-        "refund_no, order_id, amount, refunded_at, business_date, request_hash, created_at",
+    rows_insert(
+        Refund,
+        ("refund_no", "order_id", "amount", "refunded_at", "business_date", "request_hash",
+         "created_at"),
         refund_rows,
-    )
-    table = Order._meta.db_table
+    )  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET refunded_amount = r.amount "  # noqa: S608 - names from model metadata
-            f"FROM {Refund._meta.db_table} r WHERE r.order_id = {table}.id"
-        )
-        if connection.vendor == "postgresql":
-            cursor.execute("ANALYZE")
-
-
-def _copy(table: str, columns: str, rows: list[tuple]) -> None:
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
-        marks = ", ".join(["%s"] * len(columns.split(",")))
-        for start in range(0, len(rows), INSERT_BATCH):
-            cursor.executemany(
-                f"INSERT INTO {table} ({columns}) VALUES ({marks})",  # noqa: S608 - names from model metadata
-                rows[start : start + INSERT_BATCH],
+            render(
+                SQL(
+                    "UPDATE {order} SET refunded_amount = r.amount "
+                    "FROM {refund} r WHERE r.order_id = {order}.id"
+                ).format(order=table(Order), refund=table(Refund))
             )
+        )
+    analyze()
+
+
+def _naive_plan(*, brand_id: int, store: Store, category: str, business_date: dt.date):
+    """The most specific plan valid on the date, asked of the ORM order by order."""
+    return (
+        CommissionPlan.objects.filter(
+            Q(store__isnull=True) | Q(store=store),
+            Q(store_kind="") | Q(store_kind=store.kind),
+            Q(category="") | Q(category=category),
+            Q(valid_to__isnull=True) | Q(valid_to__gte=business_date),
+            brand_id=brand_id,
+            valid_from__lte=business_date,
+        )
+        .order_by("-specificity", "-valid_from")
+        .first()
+    )
+
+
+def _naive_terms(*, brand_id: int, store_id: int) -> tuple[str, int]:
+    """(mode, hold_days) of a store and brand: the store's terms, the brand's, or T+1."""
+    terms = (
+        SettlementTerms.objects.filter(
+            Q(store_id=store_id) | Q(store__isnull=True), brand_id=brand_id
+        )
+        .order_by(F("store_id").asc(nulls_last=True))
+        .first()
+    )
+    return ("T1", 1) if terms is None else (terms.mode, terms.hold_days)
+
+
+def _naive_clawback(original: Decimal, order: Decimal, refunded_before: Decimal, refund: Decimal):
+    cents = clawback_cents(to_cents(original), to_cents(order), to_cents(refunded_before),
+                           to_cents(refund))  # fmt: skip
+    return from_cents(cents)
 
 
 def _naive(rng, *, sample: int, run_date: dt.date) -> float:
@@ -255,13 +285,13 @@ def _naive(rng, *, sample: int, run_date: dt.date) -> float:
     with transaction.atomic():
         for order_id in chosen:
             order = Order.objects.select_related("store").get(pk=order_id)
-            plan = commission_plan_for(
+            plan = _naive_plan(
                 brand_id=order.brand_id, store=order.store, category="",
                 business_date=order.business_date,
             )  # fmt: skip
             if plan is None:
                 continue
-            mode, hold_days = settlement_terms_for(brand_id=order.brand_id, store_id=order.store_id)
+            mode, hold_days = _naive_terms(brand_id=order.brand_id, store_id=order.store_id)
             originals = []
             for beneficiary, guide_id, rate in (
                 ("store", None, plan.store_rate),
@@ -287,11 +317,11 @@ def _naive(rng, *, sample: int, run_date: dt.date) -> float:
                             order=order, refund=refund, beneficiary=entry.beneficiary,
                             guide_id=entry.guide_id, store_id=entry.store_id,
                             brand_id=entry.brand_id, business_date=refund.business_date,
-                            base_amount=-clawback_amount(
+                            base_amount=-_naive_clawback(
                                 order.amount, order.amount, refunded, refund.amount
                             ),
                             rate=entry.rate, plan=plan,
-                            amount=-clawback_amount(
+                            amount=-_naive_clawback(
                                 entry.amount, order.amount, refunded, refund.amount
                             ),
                             mode=mode, hold_days=hold_days, created_at=order.created_at,
@@ -319,36 +349,53 @@ def _naive(rng, *, sample: int, run_date: dt.date) -> float:
 def _floor() -> float:
     """Time one ``INSERT … SELECT`` of a single entry per order at a fixed rate, rolled back."""
     plan_id = CommissionPlan.objects.values_list("pk", flat=True).first()
-    entry, order = CommissionEntry._meta.db_table, Order._meta.db_table
+    statement = SQL("""
+        INSERT INTO {entry} (order_id, beneficiary, store_id, brand_id, category, business_date,
+                             base_amount, rate, plan_id, amount, mode, hold_days, created_at)
+        SELECT o.id, 'store', o.store_id, o.brand_id, '', o.business_date, o.amount, 5.00,
+               %s, ROUND(o.amount * 0.05, 2), 'T1', 1, o.created_at
+        FROM {order} o WHERE o.business_date = %s
+    """).format(entry=table(CommissionEntry), order=table(Order))
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {entry} (order_id, beneficiary, store_id, brand_id, category, "  # noqa: S608 - names from model metadata
-            "business_date, base_amount, rate, plan_id, amount, mode, hold_days, created_at) "
-            "SELECT o.id, 'store', o.store_id, o.brand_id, '', o.business_date, o.amount, 5.00, "
-            f"%s, ROUND(o.amount * 0.05, 2), 'T1', 1, o.created_at FROM {order} o "
-            "WHERE o.business_date = %s",
-            [plan_id, BUSINESS_DATE],
-        )
+        cursor.execute(render(statement), [plan_id, BUSINESS_DATE])
         elapsed = time.perf_counter() - started
         transaction.set_rollback(True)
     return elapsed
 
 
-def _balanced(rng, *, orders: int, say) -> bool:
-    """Check totals against entries, entries against rates, and plan choice on a sample."""
-    entry, settlement = CommissionEntry._meta.db_table, Settlement._meta.db_table
+_BAD_TOTALS = SQL("""
+    SELECT COUNT(*) FROM {settlement} s
+    LEFT JOIN (SELECT settlement_id, SUM(amount) AS total FROM {entry} GROUP BY settlement_id) e
+        ON e.settlement_id = s.id
+    WHERE s.entries_total <> COALESCE(e.total, 0) OR s.total <> s.entries_total + s.carried_forward
+""")
+_UNSETTLED = SQL("SELECT COUNT(*) FROM {entry} WHERE settlement_id IS NULL")
+_BAD_ROUNDING = SQL(
+    "SELECT COUNT(*) FROM {entry} WHERE refund_id IS NULL AND amount <> "
+    "ROUND(base_amount * rate / 100, 2)"
+)
+
+
+def _count(statement: SQL) -> int:
+    tables = {"entry": table(CommissionEntry), "settlement": table(Settlement)}
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT COUNT(*) FROM {settlement} s LEFT JOIN ("  # noqa: S608 - names from model metadata
-            f"  SELECT settlement_id, SUM(amount) AS total FROM {entry} GROUP BY settlement_id"
-            ") e ON e.settlement_id = s.id "
-            "WHERE s.entries_total <> COALESCE(e.total, 0) "
-            "   OR s.total <> s.entries_total + s.carried_forward"
-        )
-        bad_totals = cursor.fetchone()[0]
-        cursor.execute(f"SELECT COUNT(*) FROM {entry} WHERE settlement_id IS NULL")  # noqa: S608 - names from model metadata
-        unsettled = cursor.fetchone()[0]
+        cursor.execute(render(statement.format(**tables)))
+        return cursor.fetchone()[0]
+
+
+def _balanced(rng, *, orders: int, say) -> bool:
+    """Check totals against entries, entries against rates, and plan choice on a sample.
+
+    Plans are chosen again by the reference rule (``calculations.plan_choose``).
+    """
+    bad_totals, unsettled = _count(_BAD_TOTALS), _count(_UNSETTLED)
+    plans: dict[int, list[PlanScope]] = {}
+    for plan in CommissionPlan.objects.all():
+        plans.setdefault(plan.brand_id, []).append(
+            PlanScope(plan.pk, plan.specificity, plan.valid_from, plan.valid_to, plan.store_id,
+                      plan.store_kind, plan.category)
+        )  # fmt: skip
     checked = bad_rates = 0
     originals = CommissionEntry.objects.filter(refund__isnull=True).select_related(
         "plan", "order__store"
@@ -356,28 +403,20 @@ def _balanced(rng, *, orders: int, say) -> bool:
     ids = list(originals.values_list("pk", flat=True)[: max(2_000, orders // 100)])
     for entry_row in originals.filter(pk__in=rng.sample(ids, min(len(ids), 2_000))):
         order = entry_row.order
-        expected_plan = commission_plan_for(
-            brand_id=order.brand_id, store=order.store, category=entry_row.category,
-            business_date=order.business_date,
+        expected_plan_id = plan_choose(
+            plans[order.brand_id], store_id=order.store_id, store_kind=order.store.kind,
+            category=entry_row.category, business_date=order.business_date,
         )  # fmt: skip
-        rate = (
-            expected_plan.guide_rate
-            if entry_row.beneficiary == "guide"
-            else expected_plan.store_rate
-        )
+        plan = entry_row.plan
+        rate = plan.guide_rate if entry_row.beneficiary == "guide" else plan.store_rate
         checked += 1
         if (
-            entry_row.plan_id != expected_plan.pk
+            entry_row.plan_id != expected_plan_id
             or entry_row.rate != rate
             or entry_row.amount != commission_amount(entry_row.base_amount, rate)
         ):
             bad_rates += 1
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT COUNT(*) FROM {entry} WHERE refund_id IS NULL AND amount <> "  # noqa: S608 - names from model metadata
-            "ROUND(base_amount * rate / 100, 2)"
-        )
-        bad_rounding = cursor.fetchone()[0] if connection.vendor == "postgresql" else 0
+    bad_rounding = _count(_BAD_ROUNDING) if connection.vendor == "postgresql" else 0
     say(
         f"balanced check: {bad_totals} settlement totals off, {unsettled} entries unsettled, "
         f"{bad_rates}/{checked} sampled entries off their plan, {bad_rounding} entries off rate"

@@ -1,7 +1,9 @@
+"""``manage.py seed_demo``: the demo data and one login per role."""
+
 from django.core.management.base import BaseCommand
 
-from apps.core.demo import DEMO_LOGINS, demo_seed
-from apps.core.demo_data import DEMO_PASSWORD
+from apps.demo.data import DEMO_PASSWORD
+from apps.demo.seed import DEMO_LOGINS, demo_seed
 
 
 class Command(BaseCommand):
