@@ -41,6 +41,15 @@ class IsHQOrReadOnly(permissions.BasePermission):
         return user_has_role(request.user, Role.HQ_OPS, Role.INTEGRATION)
 
 
+class IsHQOrIntegration(permissions.BasePermission):
+    """HQ operations and integrations (POS, e-commerce, mini-program backends) only."""
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated) and user_has_role(
+            request.user, Role.HQ_OPS, Role.INTEGRATION
+        )
+
+
 class IsHQ(permissions.BasePermission):
     def has_permission(self, request, view):
         return bool(request.user and request.user.is_authenticated) and user_has_role(
