@@ -3,8 +3,13 @@
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from apps.core.access import user_access_end, user_access_restore
+from apps.core.roles import Role, user_roles
 from apps.guides.events import guide_available, guide_left
 from apps.guides.models import Guide
+
+# The roles a staff record gives a login: without an active record they reach nothing.
+STAFF_RECORD_ROLES = {Role.GUIDE.value, Role.STORE_MANAGER.value}
 
 GUIDE_EDITABLE_FIELDS = ("name", "phone", "store", "role", "is_active", "user")
 
@@ -33,13 +38,28 @@ def guide_update(*, guide: Guide, **fields) -> Guide:
 
 
 def guide_changed(*, guide: Guide, was_active: bool, old_store_id: int | None) -> None:
-    """Announce a guide change, so that members can follow it.
+    """Announce a guide change, so that members can follow it, and let the login follow it.
 
     A guide who left (deactivated or moved store) is announced as having
-    left; one who became available in a store, as available there.
+    left; one who became available in a store, as available there. A
+    deactivated guide's login loses its sessions and tokens at once (and is
+    disabled, unless it serves another role); a reactivated one's is enabled
+    again, to sign in afresh.
     """
+    _staff_login_follow(guide=guide, was_active=was_active)
     moved = old_store_id is not None and guide.store_id != old_store_id
     if was_active and (not guide.is_active or moved):
         guide_left.send(sender=Guide, guide_id=guide.pk)
     if guide.is_active and (not was_active or moved):
         guide_available.send(sender=Guide, store_id=guide.store_id)
+
+
+def _staff_login_follow(*, guide: Guide, was_active: bool) -> None:
+    if guide.user_id is None or was_active == guide.is_active:
+        return
+    user = guide.user
+    if guide.is_active:
+        user_access_restore(user)
+        return
+    other_roles = user_roles(user) - STAFF_RECORD_ROLES
+    user_access_end(user, keep_login=bool(other_roles))

@@ -173,6 +173,9 @@ AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# Database sessions with the user on each row (apps.core.models.UserSession),
+# so that deactivating a guide ends their sessions in one statement.
+SESSION_ENGINE = "apps.core.sessions"
 LOGIN_URL = "admin:login"
 # Unfold's login form drops the ``next`` field Django's admin would add, so a
 # login from a bookmarked /admin/login/ lands here rather than on a 404.
