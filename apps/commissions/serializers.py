@@ -26,6 +26,11 @@ from apps.guides.serializers import guide_employee_no_field
 from apps.stores.models import Store
 from apps.stores.serializers import brand_code_field, region_code_field, store_code_field
 
+# The largest values the columns hold (PositiveIntegerField, PositiveSmallIntegerField):
+# a larger one would fail in the database as a server error, not a field error.
+QUANTITY_MAX = 2_147_483_647
+HOLD_DAYS_MAX = 32_767
+
 
 def amount_field(**kwargs) -> serializers.DecimalField:
     return serializers.DecimalField(
@@ -56,7 +61,7 @@ def _has_offset(value: str) -> bool:
 class OrderLineInputSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
     category = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
-    quantity = serializers.IntegerField(min_value=1)
+    quantity = serializers.IntegerField(min_value=1, max_value=QUANTITY_MAX)
     amount = serializers.DecimalField(
         max_digits=ORDER_AMOUNT_MAX_DIGITS,
         decimal_places=MONEY_DECIMAL_PLACES,
@@ -141,7 +146,9 @@ class CommissionPlanSerializer(serializers.ModelSerializer):
 class SettlementTermsSerializer(serializers.ModelSerializer):
     brand = brand_code_field()
     store = store_code_field(required=False, allow_null=True)
-    hold_days = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    hold_days = serializers.IntegerField(
+        min_value=0, max_value=HOLD_DAYS_MAX, required=False, allow_null=True
+    )
 
     class Meta:
         model = SettlementTerms
