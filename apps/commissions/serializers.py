@@ -20,7 +20,6 @@ from apps.core.money import (
     MIN_AMOUNT,
     MONEY_DECIMAL_PLACES,
     MONEY_MAX_DIGITS,
-    MONEY_SUM_MAX_DIGITS,
 )
 from apps.guides.serializers import guide_employee_no_field
 from apps.stores.models import Store
@@ -230,9 +229,10 @@ class CommissionReportQuerySerializer(serializers.Serializer):
 
 
 def _money_sum_field() -> serializers.DecimalField:
-    return serializers.DecimalField(
-        max_digits=MONEY_SUM_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES
-    )
+    # No cap on the digits of a sum: DRF fails the whole answer (a 500) on a
+    # value wider than its field, and a sum of entries that each fit their
+    # column can be any width.
+    return serializers.DecimalField(max_digits=None, decimal_places=MONEY_DECIMAL_PLACES)
 
 
 class CommissionReportTotalsSerializer(serializers.Serializer):
