@@ -188,18 +188,24 @@ AUTH_PASSWORD_VALIDATORS = [
 # django-axes checks every password login first: AXES_FAILURE_LIMIT failures
 # for one username from one address lock that pair out (even with the right
 # password) for AXES_COOLOFF_MINUTES. Keyed on the pair, so a stranger typing
-# a manager's name cannot lock them out everywhere; the attempts are rows in
-# the database, shared by every web worker on SQLite and PostgreSQL alike. API
-# tokens never pass through a password check and are not affected.
+# a manager's name cannot lock them out everywhere. AXES_ADDRESS_FAILURE_LIMIT
+# failures from one address, whatever the usernames, lock the address: one
+# password tried across many usernames. It is higher because a store's guides
+# share the shop's address: 30 lets six people each use up their own five
+# tries, and holds a guessing script to 30 passwords per address per cool-off.
+# (apps.core.login_attempts gives each set its limit.) The attempts are rows
+# in the database, shared by every web worker on SQLite and PostgreSQL alike.
+# API tokens never pass through a password check and are not affected.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_ADDRESS_FAILURE_LIMIT = env.int("AXES_ADDRESS_FAILURE_LIMIT", default=30)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 AXES_RESET_ON_SUCCESS = True
-AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_HANDLER = "apps.core.login_attempts.LoginAttemptHandler"
 # Database sessions with the user on each row (apps.core.models.UserSession),
 # so that deactivating a guide ends their sessions in one statement.
 SESSION_ENGINE = "apps.core.sessions"
