@@ -1,4 +1,4 @@
-"""The admin of users, groups, API tokens, login sessions and heartbeats."""
+"""The admin of users, groups, API tokens, login sessions, the outbox and heartbeats."""
 
 from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
@@ -10,7 +10,7 @@ from unfold.admin import ModelAdmin
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
 from apps.core.admin_scoping import ReadOnlyAdminMixin
-from apps.core.models import Heartbeat, UserSession
+from apps.core.models import Heartbeat, OutboxMessage, UserSession
 
 admin.site.unregister(User)
 admin.site.unregister(Group)
@@ -50,3 +50,11 @@ class UserSessionAdmin(ReadOnlyAdminMixin, ModelAdmin):
     fields = ["user", "expire_date"]
     list_select_related = ["user"]
     search_fields = ["=user__username"]
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdminMixin, ModelAdmin):
+    """Task messages waiting for the broker to come back; empty in normal operation."""
+
+    list_display = ["task", "args", "attempts", "created_at", "last_error"]
+    list_filter = ["task"]

@@ -1,4 +1,4 @@
-"""The ground floor's tables: heartbeats that prove the queue moves, sessions by user."""
+"""The ground floor's tables: heartbeats, task messages the broker did not take, sessions."""
 
 from django.conf import settings
 from django.contrib.sessions.base_session import AbstractBaseSession
@@ -19,6 +19,33 @@ class Heartbeat(models.Model):
 
     def __str__(self):
         return f"{self.source} @ {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class OutboxMessage(models.Model):
+    """A task message the broker refused (an outage): kept here until it is sent.
+
+    Written by ``apps.core.tasking`` when sending fails after the work's own
+    transaction committed, and sent again by ``outbox_drain`` (beat's "Outbox
+    drain" and every worker start). Tasks are idempotent, so a message sent
+    twice does no harm. A coalesced run is kept once per ``coalesce_key``.
+    """
+
+    task = models.CharField(_("task"), max_length=200)
+    args = models.JSONField(_("arguments"), default=list)
+    coalesce_key = models.CharField(
+        _("coalescing key"), max_length=200, null=True, blank=True, unique=True
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    attempts = models.PositiveIntegerField(_("attempts to send"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        verbose_name = _("unsent task message")
+        verbose_name_plural = _("unsent task messages")
+        ordering = ["pk"]
+
+    def __str__(self):
+        return f"{self.task}{tuple(self.args)!r}"
 
 
 class UserSession(AbstractBaseSession):

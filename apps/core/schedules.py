@@ -20,6 +20,11 @@ class PeriodicTaskDefault:
 PERIODIC_TASK_DEFAULTS: list[PeriodicTaskDefault] = [
     # Beat proves it is alive every minute; its last run shows in the admin.
     PeriodicTaskDefault(name="Heartbeat", task="core.heartbeat", every_seconds=60),
+    # Task messages the broker refused during an outage wait in the outbox
+    # (apps.core.tasking). Every 30 seconds, so that once Redis is back a
+    # member is assigned and an order's entries written within half a minute,
+    # without waiting for other traffic; an empty outbox costs one index probe.
+    PeriodicTaskDefault(name="Outbox drain", task="core.outbox_drain", every_seconds=30),
     # Members still pending five minutes after joining lost their assignment
     # message (a broker restart, a worker killed past its retries): re-queue them.
     PeriodicTaskDefault(
