@@ -7,18 +7,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.commissions.selectors import commission_summary
+from apps.core.dates import week_start
 from apps.core.money import ZERO
 from apps.core.roles import Role, user_has_role
 from apps.core.scoping import Scope, scope_queryset
 from apps.customers.models import Membership
 
+__all__ = ["guide_dashboard_context", "week_start"]
+
 NEW_MEMBERS_SHOWN = 10
-
-
-def week_start(today: dt.date) -> dt.datetime:
-    """Return local midnight of the Monday of ``today``'s week, as an aware datetime."""
-    monday = today - dt.timedelta(days=today.weekday())
-    return timezone.make_aware(dt.datetime.combine(monday, dt.time.min))
 
 
 def _chart_bars(daily) -> list[dict]:
