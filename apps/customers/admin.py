@@ -6,9 +6,15 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import TabularInline
 
-from apps.core.admin_scoping import ReadOnlyAdminMixin, ScopedModelAdmin
+from apps.core.admin_scoping import HQWritableModelAdmin, ReadOnlyAdminMixin, ScopedModelAdmin
 from apps.core.roles import Role, user_has_role
-from apps.customers.models import AssignmentEvent, Customer, Membership
+from apps.customers.models import (
+    AssignmentEvent,
+    Customer,
+    Membership,
+    MembershipConsent,
+    PrivacyNotice,
+)
 from apps.customers.selectors import customer_list
 
 
@@ -19,6 +25,18 @@ class AssignmentEventInline(TabularInline):
     extra = 0
     can_delete = False
     ordering = ["-created_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class MembershipConsentInline(TabularInline):
+    model = MembershipConsent
+    fields = ["purpose", "notice_version", "channel", "captured_by", "consented_at",
+              "included_location", "withdrawn_at"]  # fmt: skip
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -72,7 +90,7 @@ class MembershipAdmin(ScopedModelAdmin):
         "joined_at",
         "bound_at",
     ]
-    inlines = [AssignmentEventInline]
+    inlines = [AssignmentEventInline, MembershipConsentInline]
     phone_paths = ("customer__phone",)
 
     def get_list_display(self, request):
@@ -109,3 +127,18 @@ class AssignmentEventAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
     date_hierarchy = "created_at"
     scope_store_path = "membership__store"
     scope_guide_path = "membership__guide"
+
+
+@admin.register(PrivacyNotice)
+class PrivacyNoticeAdmin(HQWritableModelAdmin):
+    """Each brand's privacy notice, by version: add a new version rather than edit one in use."""
+
+    list_display = ["brand", "version", "title", "published_at"]
+    list_filter = ["brand"]
+    search_fields = ["version", "title"]
+    autocomplete_fields = ["brand"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.consents.exists():
+            return ["brand", "version", "title", "body", "published_at"]
+        return []

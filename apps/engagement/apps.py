@@ -7,3 +7,9 @@ from django.utils.translation import gettext_lazy as _
 class EngagementConfig(AppConfig):
     name = "apps.engagement"
     verbose_name = _("Follow-ups")
+
+    def ready(self):
+        from apps.engagement import receivers
+        from apps.guides.events import guide_left
+
+        guide_left.connect(receivers.guide_left_move_follow_ups, dispatch_uid="engagement")
