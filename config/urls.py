@@ -35,6 +35,7 @@ urlpatterns = [
         admin.site.admin_view(recruiting_views.qr_poster),
         name="recruit-poster",
     ),
+    path(f"{settings.ADMIN_URL}my/", include("apps.dashboards.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
     path("join/", include("apps.recruiting.urls")),
     path(

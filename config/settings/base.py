@@ -323,4 +323,11 @@ UNFOLD = {
     # Guides and store managers land on their members and commission.
     "DASHBOARD_CALLBACK": "apps.dashboards.callbacks.dashboard_callback",
     "SHOW_HISTORY": "apps.core.admin_scoping.admin_shows_history",
+    # Worked out per request: guides and store managers see their phone
+    # pages only; HQ's technical models sit under one "System" section.
+    "SIDEBAR": {
+        "show_search": False,
+        "show_all_applications": False,
+        "navigation": "apps.dashboards.navigation.sidebar_navigation",
+    },
 }
