@@ -283,7 +283,7 @@ def commission_view(request):
     )
 
 
-def recruit_codes(request, *, guide) -> list[dict]:
+def recruit_codes(request, *, guide, with_images: bool = True) -> list[dict]:
     """The recruiting codes a guide hands out: theirs per brand, and a manager's store's too."""
     codes = []
     brands = list(guide.store.brands.order_by("code"))
@@ -294,17 +294,15 @@ def recruit_codes(request, *, guide) -> list[dict]:
         for brand in brands:
             token = link_token(RecruitCode(brand.pk, guide.store_id, guide_id))
             url = request.build_absolute_uri(reverse("recruiting:join", kwargs={"token": token}))
-            codes.append(
-                {
-                    "kind": kind,
-                    "brand": brand,
-                    "url": url,
-                    "qr": qr_svg_inline(url),
-                    "png": reverse("recruit-qr-png", kwargs={"token": token}),
-                    "svg": reverse("recruit-qr-svg", kwargs={"token": token}),
-                    "poster": reverse("recruit-poster", kwargs={"token": token}),
-                }
-            )
+            code = {"kind": kind, "brand": brand, "url": url}
+            if with_images:
+                code.update(
+                    qr=qr_svg_inline(url),
+                    png=reverse("recruit-qr-png", kwargs={"token": token}),
+                    svg=reverse("recruit-qr-svg", kwargs={"token": token}),
+                    poster=reverse("recruit-poster", kwargs={"token": token}),
+                )
+            codes.append(code)
     return codes
 
 
