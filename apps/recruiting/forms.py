@@ -18,7 +18,7 @@ class SignUpForm(forms.Form):
         regex=r"^\s*\d{6}\s*$",
         error_messages={"invalid": _("Enter the 6 digits of the code.")},
     )
-    name = forms.CharField(label=_("Name"), max_length=100, required=False)
+    name = forms.CharField(label=_("Your name"), max_length=100, required=False)
     birthday = forms.DateField(label=_("Birthday"), required=False)
     consent = forms.BooleanField(
         label=_("I have read the notice and agree to it."),
