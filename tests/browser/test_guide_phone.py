@@ -252,7 +252,11 @@ def test_a_shopper_joins_through_the_guides_qr_code(live_server, shop, phone, br
 
 
 def test_screenshots_for_the_readme(live_server, shop, phone):
-    """Refresh docs/screenshots when asked (UPDATE_SCREENSHOTS=1): the guide's pages."""
+    """Refresh docs/screenshots when asked (UPDATE_SCREENSHOTS=1): the guide's pages.
+
+    The shopper's sign-up and welcome pages come from the recruiting test's
+    artifacts (``shopper-*-390x844.png``).
+    """
     import os
 
     if not os.environ.get("UPDATE_SCREENSHOTS"):
