@@ -103,6 +103,25 @@ class MembershipAdmin(ScopedModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if not self.masks_phones(request):
+            return fields
+        # Only HQ sees where a member lives; the others, how far: to 0.1 km.
+        hidden = {"latitude", "longitude"}
+        return [
+            "distance_rounded" if name == "distance_km" else name
+            for name in fields
+            if name not in hidden
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "distance_rounded"]
+
+    @admin.display(description=_("distance (km)"))
+    def distance_rounded(self, membership):
+        return "-" if membership.distance_km is None else f"{membership.distance_km:.1f}"
+
     @admin.display(description=_("brand"), ordering="brand__code")
     def brand_code(self, membership):
         return membership.brand.code

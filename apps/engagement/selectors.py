@@ -83,6 +83,13 @@ def member_list(
     if no_purchase_days is not None:
         cutoff = today - dt.timedelta(days=no_purchase_days)
         members = members.filter(Q(last_purchase__isnull=True) | Q(last_purchase__lt=cutoff))
+    if scope.is_guide_only or len(scope.store_ids) == 1:
+        # A guide's or a store's members: whoever is due first comes first.
+        ordering = [F("next_follow_up").asc(nulls_last=True), "-bound_at", "-pk"]
+    else:
+        # A region's or HQ's millions: sorting by a per-row subquery would
+        # compute it for every member before the first page; newest first.
+        ordering = ["-pk"]
     return (
         members.select_related("customer", "brand", "store", "guide")
         .prefetch_related(
@@ -92,7 +99,7 @@ def member_list(
                 to_attr="tag_list",
             )
         )
-        .order_by(F("next_follow_up").asc(nulls_last=True), "-bound_at", "-pk")
+        .order_by(*ordering)
     )
 
 

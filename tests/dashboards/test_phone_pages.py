@@ -209,3 +209,14 @@ def test_hq_and_region_dashboards(org, member):
     assert "store-ranking" in region.content.decode()
     ranked = [row["store"] for row in region.context["region_dashboard"]["stores"]]
     assert org.stores["BJ01"].name not in ranked
+
+
+def test_the_membership_admin_shows_no_coordinates_but_to_hq(org, member):
+    path = f"/admin/customers/membership/{member.pk}/change/"
+
+    guide_html = client_of(org.users["guide_sh01"]).get(path).content.decode()
+    hq_html = client_of(org.users["hq"]).get(path).content.decode()
+
+    assert "31.2304" not in guide_html and "121.4737" not in guide_html
+    assert "2.2" in guide_html and "2.2354984702927294" not in guide_html
+    assert "31.2304" in hq_html
