@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from apps.commissions.models import Settlement
 from apps.commissions.selectors import commission_entry_list, commission_shares, settlement_list
 from apps.core.roles import Role, user_has_role
-from apps.core.scoping import mask_phone, scope_for_request
+from apps.core.scoping import mask_phone, scope_for_request, scope_queryset
 from apps.dashboards.forms import (
     CloseFollowUpForm,
     ManualFollowUpForm,
@@ -34,7 +34,7 @@ from apps.engagement import services as engagement_services
 from apps.recruiting.links import RecruitCode, link_token
 from apps.recruiting.qr import qr_svg_inline
 from apps.recruiting.selectors import recruit_counts
-from apps.stores.models import Brand
+from apps.stores.models import Brand, Store
 
 MEMBERS_PER_PAGE = 20
 ENTRIES_PER_PAGE = 20
@@ -283,16 +283,21 @@ def commission_view(request):
     )
 
 
-def recruit_codes(request, *, guide, with_images: bool = True) -> list[dict]:
-    """The recruiting codes a guide hands out: theirs per brand, and a manager's store's too."""
+def recruit_codes(request, *, guide=None, store=None, with_images: bool = True) -> list[dict]:
+    """The recruiting codes to hand out: a guide's per brand (a manager's store's too),
+    or, with ``store``, the store's own."""
+    if guide is not None:
+        store = guide.store
+        kinds = [("guide", guide.pk)]
+        if guide.role == guide.Role.STORE_MANAGER:
+            kinds.append(("store", None))
+    else:
+        kinds = [("store", None)]
     codes = []
-    brands = list(guide.store.brands.order_by("code"))
-    kinds = [("guide", guide.pk)]
-    if guide.role == guide.Role.STORE_MANAGER:
-        kinds.append(("store", None))
+    brands = list(store.brands.order_by("code"))
     for kind, guide_id in kinds:
         for brand in brands:
-            token = link_token(RecruitCode(brand.pk, guide.store_id, guide_id))
+            token = link_token(RecruitCode(brand.pk, store.pk, guide_id))
             url = request.build_absolute_uri(reverse("recruiting:join", kwargs={"token": token}))
             code = {"kind": kind, "brand": brand, "url": url}
             if with_images:
@@ -307,11 +312,36 @@ def recruit_codes(request, *, guide, with_images: bool = True) -> list[dict]:
 
 
 def recruit_view(request):
-    """Recruit: the guide's QR codes, their links, and who joined through them."""
+    """Recruit: the guide's QR codes, their links, and who joined through them.
+
+    Region managers and HQ open a store's codes with ``?store=<code>`` (a
+    store in their scope).
+    """
     guide = _guide(request)
+    today = timezone.localdate()
+    store_code = request.GET.get("store")
+    if store_code and not scope_for_request(request).is_guide_only:
+        store = (
+            scope_queryset(
+                Store.objects.all(), scope_for_request(request), store_field="pk", guide_field=None
+            )
+            .filter(code=store_code)
+            .first()
+        )
+        if store is None:
+            raise Http404
+        return _render(
+            request,
+            "admin/phone/recruit.html",
+            {
+                "title": _("Recruit members"),
+                "codes": recruit_codes(request, store=store),
+                "mine": None,
+                "store_counts": recruit_counts(store=store, today=today),
+            },
+        )
     if guide is None or not guide.is_active:
         raise Http404
-    today = timezone.localdate()
     is_store_manager = guide.role == guide.Role.STORE_MANAGER
     return _render(
         request,

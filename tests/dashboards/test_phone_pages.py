@@ -220,3 +220,17 @@ def test_the_membership_admin_shows_no_coordinates_but_to_hq(org, member):
     assert "31.2304" not in guide_html and "121.4737" not in guide_html
     assert "2.2" in guide_html and "2.2354984702927294" not in guide_html
     assert "31.2304" in hq_html
+
+
+def test_region_managers_and_hq_open_a_stores_codes(org):
+    region = client_of(org.users["region_east"])
+
+    mine = region.get("/admin/my/recruit/", {"store": "SH01"})
+    elsewhere = region.get("/admin/my/recruit/", {"store": "BJ01"})
+    hq = client_of(org.users["hq"]).get("/admin/my/recruit/", {"store": "BJ01"})
+    guide = client_of(org.users["guide_sh01"]).get("/admin/my/recruit/", {"store": "SH02"})
+
+    assert [c["kind"] for c in mine.context["codes"]] == ["store", "store"]
+    assert elsewhere.status_code == 404
+    assert hq.status_code == 200
+    assert {c["kind"] for c in guide.context["codes"]} == {"guide"}
