@@ -16,6 +16,7 @@ from apps.engagement.serializers import (
     NoteSerializer,
     TagSerializer,
 )
+from apps.stores.models import Store
 
 
 class ScopedMixin:
@@ -136,6 +137,13 @@ class TagViewSet(ScopedMixin, viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         tags = Tag.objects.select_related("brand").order_by("brand__code", "-is_official", "name")
+        scope = self.scope()
+        if not scope.everything:
+            # The brands of the stores the caller works in.
+            stores = scope_queryset(
+                Store.objects.all(), scope, store_field="pk", guide_field="guides"
+            )
+            tags = tags.filter(brand__stores__in=stores.values("pk")).distinct()
         brand = self.request.query_params.get("brand")
         return tags.filter(brand__code=brand) if brand else tags
 

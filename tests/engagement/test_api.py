@@ -148,3 +148,14 @@ def test_due_before_filters_and_names_a_bad_date(org, guide_api):
 
     assert [t["title"] for t in soon["results"]] == ["a"]
     assert bad.status_code == 400 and "due_before" in bad.json()
+
+
+def test_guides_list_only_their_stores_brands_tags(org, guide_api):
+    Tag.objects.create(brand=org.brands[0], name="VIP", is_official=True)
+    elsewhere = Tag.objects.create(
+        brand=MembershipFactory().brand, name="别的品牌", is_official=True
+    )
+
+    names = [t["name"] for t in guide_api.get("/api/v1/tags/").json()["results"]]
+
+    assert "VIP" in names and elsewhere.name not in names
