@@ -200,16 +200,23 @@ def _member_join_with_consent(
     store, guide = target.store, target.guide
     if store is None and latitude is None and target.code_store is not None:
         store = _nearest_open_store(brand=brand, near=target.code_store)
-    result = member_join(
-        brand=brand,
-        phone=phone,
-        name=name,
-        source=Membership.Source.STORE_QR if target.code_store else Membership.Source.H5,
-        latitude=latitude,
-        longitude=longitude,
-        store=store,
-        guide=guide,
-    )
+    join = {
+        "brand": brand,
+        "phone": phone,
+        "name": name,
+        "source": Membership.Source.STORE_QR if target.code_store else Membership.Source.H5,
+        "latitude": latitude,
+        "longitude": longitude,
+    }
+    try:
+        result = member_join(**join, store=store, guide=guide)
+    except ValidationError:
+        # The guide left or the store closed since the page read them: the
+        # member still joins, as they would through a code gone stale.
+        near, fallback = target.code_store or store, None
+        if latitude is None and near is not None:
+            fallback = _nearest_open_store(brand=brand, near=near)
+        result = member_join(**join, store=fallback, guide=None)
     membership = result.membership
     customer_birthday_set(customer=membership.customer, birthday=birthday)
     membership_consent_record(

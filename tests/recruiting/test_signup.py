@@ -278,3 +278,24 @@ def test_staff_get_png_svg_and_poster_others_do_not(shop, org):
     assert "何杰" in poster.content.decode() and "上海南京西路店" in poster.content.decode()
     assert anonymous.status_code == 302
     assert staff.get("/admin/recruit/qr/forged.png").status_code == 404
+
+
+def test_a_store_dropping_the_brand_while_the_shopper_fills_the_form_still_lets_them_join(
+    shop, org
+):
+    from apps.recruiting.links import link_read as read
+    from apps.recruiting.selectors import privacy_notice_current, signup_target
+    from apps.recruiting.services import member_sign_up, signup_code_send
+
+    guide, store, brand, path = shop
+    target = signup_target(read(path.strip("/").split("/")[-1]))
+    signup_code_send(phone=PHONE)
+    store.brands.remove(brand)
+
+    signup = member_sign_up(
+        target=target, notice=privacy_notice_current(brand=brand), phone=PHONE, code=sent_code()
+    )
+
+    assert signup.result.created
+    assert signup.membership.requested_guide is None
+    assert signup.membership.requested_store in {org.stores["SH02"], org.stores["BJ01"]}
