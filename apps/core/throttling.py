@@ -11,7 +11,35 @@ The counters live in Django's default cache: Redis when one is configured
 worker counts on its own.
 """
 
+from django.core.cache import cache
 from rest_framework.throttling import UserRateThrottle
+
+_PERIODS = {"s": 1, "sec": 1, "min": 60, "m": 60, "hour": 3600, "h": 3600, "day": 86400, "d": 86400}
+
+
+def rate_parse(rate: str | None) -> tuple[int, int] | None:
+    """Return ``"5/hour"`` as (5, 3600); None for no limit (None, "" or "off")."""
+    if rate is None or rate.strip().lower() in ("", "off"):
+        return None
+    count, period = rate.strip().split("/")
+    return int(count), _PERIODS[period.strip().lower()]
+
+
+def fixed_window_hit(key: str, *, limit: int, seconds: int, now: float) -> tuple[bool, float]:
+    """Count one hit on ``key``; return whether it is within ``limit`` and when the window ends.
+
+    One atomic ``incr`` per hit: ``add()`` is a no-op when the key exists, and
+    ``incr()`` is atomic in Redis and in the local-memory cache alike.
+    """
+    window = int(now // seconds)
+    window_key = f"{key}:{window}"
+    cache.add(window_key, 0, timeout=seconds + 1)
+    try:
+        count = cache.incr(window_key)
+    except ValueError:  # expired between add() and incr()
+        cache.set(window_key, 1, timeout=seconds + 1)
+        count = 1
+    return count <= limit, (window + 1) * seconds
 
 
 class FixedWindowUserRateThrottle(UserRateThrottle):
@@ -24,18 +52,10 @@ class FixedWindowUserRateThrottle(UserRateThrottle):
         if key is None:
             return True
         self.now = self.timer()
-        window = int(self.now // self.duration)
-        self.window_ends_at = (window + 1) * self.duration
-        window_key = f"{key}:{window}"
-        # add() is a no-op when the key exists; incr() is atomic in Redis and
-        # in the local-memory cache alike.
-        self.cache.add(window_key, 0, timeout=self.duration + 1)
-        try:
-            count = self.cache.incr(window_key)
-        except ValueError:  # expired between add() and incr()
-            self.cache.set(window_key, 1, timeout=self.duration + 1)
-            count = 1
-        return count <= self.num_requests
+        allowed, self.window_ends_at = fixed_window_hit(
+            key, limit=self.num_requests, seconds=self.duration, now=self.now
+        )
+        return allowed
 
     def wait(self):
         return max(self.window_ends_at - self.now, 0)

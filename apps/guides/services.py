@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from apps.guides.events import guide_available, guide_left
+from apps.guides.logins import guide_login_sync
 from apps.guides.models import Guide
 
 GUIDE_EDITABLE_FIELDS = ("name", "phone", "store", "role", "is_active", "user")
@@ -14,6 +15,7 @@ def guide_create(*, employee_no: str, name: str, store, **fields) -> Guide:
     guide = Guide(employee_no=employee_no, name=name, store=store, **fields)
     guide.full_clean()
     guide.save()
+    guide_login_sync(guide=guide)
     guide_changed(guide=guide, was_active=False, old_store_id=None)
     return guide
 
@@ -28,6 +30,8 @@ def guide_update(*, guide: Guide, **fields) -> Guide:
         setattr(guide, field, value)
     guide.full_clean()
     guide.save()
+    if guide.user_id is not None:
+        guide_login_sync(guide=guide)
     guide_changed(guide=guide, was_active=before["is_active"], old_store_id=before["store_id"])
     return guide
 
