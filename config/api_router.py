@@ -10,6 +10,8 @@ from apps.commissions.views import (
     SettlementViewSet,
 )
 from apps.customers.views import MembershipViewSet
+from apps.dashboards.api import MeView, MyMembersView
+from apps.engagement.views import FollowUpViewSet, MemberTagViewSet, NoteViewSet, TagViewSet
 from apps.guides.views import GuideViewSet
 from apps.stores.views import BrandViewSet, RegionViewSet, StoreViewSet
 
@@ -24,9 +26,15 @@ router.register("commission-plans", CommissionPlanViewSet, basename="commission-
 router.register("settlement-terms", SettlementTermsViewSet, basename="settlement-terms")
 router.register("commission-entries", CommissionEntryViewSet, basename="commission-entry")
 router.register("settlements", SettlementViewSet, basename="settlement")
+router.register("follow-ups", FollowUpViewSet, basename="follow-up")
+router.register("notes", NoteViewSet, basename="note")
+router.register("tags", TagViewSet, basename="tag")
+router.register("member-tags", MemberTagViewSet, basename="member-tag")
 
 app_name = "api"
 urlpatterns = [
     path("reports/commissions/", CommissionReportView.as_view(), name="report-commissions"),
+    path("me/", MeView.as_view(), name="me"),
+    path("me/members/", MyMembersView.as_view(), name="me-members"),
     *router.urls,
 ]

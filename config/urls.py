@@ -10,6 +10,8 @@ from drf_spectacular.views import (
 
 from apps.commissions.admin_views import commission_report_view
 from apps.core.views import health
+from apps.guides.login_views import StaffSetPasswordView
+from apps.recruiting import views as recruiting_views
 
 handler400 = "apps.core.views.bad_request"
 handler403 = "apps.core.views.permission_denied"
@@ -25,7 +27,29 @@ urlpatterns = [
         admin.site.admin_view(commission_report_view),
         name="commission-report",
     ),
+    path(
+        f"{settings.ADMIN_URL}recruit/qr/<str:token>.png",
+        admin.site.admin_view(recruiting_views.qr_code_png),
+        name="recruit-qr-png",
+    ),
+    path(
+        f"{settings.ADMIN_URL}recruit/qr/<str:token>.svg",
+        admin.site.admin_view(recruiting_views.qr_code_svg),
+        name="recruit-qr-svg",
+    ),
+    path(
+        f"{settings.ADMIN_URL}recruit/poster/<str:token>/",
+        admin.site.admin_view(recruiting_views.qr_poster),
+        name="recruit-poster",
+    ),
+    path(f"{settings.ADMIN_URL}my/", include("apps.dashboards.urls")),
     path(settings.ADMIN_URL, admin.site.urls),
+    path("join/", include("apps.recruiting.urls")),
+    path(
+        "accounts/set-password/<uidb64>/<token>/",
+        StaffSetPasswordView.as_view(),
+        name="staff-set-password",
+    ),
     path("api/v1/", include("config.api_router")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves Swagger UI's start-up script as a file of its own

@@ -140,3 +140,11 @@ def _fresh_store_index():
     store_index_forget()
     yield
     store_index_forget()
+
+
+@pytest.fixture(autouse=True)
+def _empty_sms_outbox():
+    """Each test starts with no text messages sent (the locmem SMS backend)."""
+    from apps.core import sms
+
+    sms.outbox.clear()

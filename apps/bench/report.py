@@ -99,7 +99,7 @@ def run(*, stdout, entries, stores, guides, repeat, seed, force, **_options) -> 
 def _wipe():
     bench_root = Region.objects.filter(code="BENCH").first()
     if bench_root is not None:
-        Store.objects.filter(code__startswith="BENCH-").update(region=bench_root)
+        Store.objects.filter(code__regex=settlement_bench.LEDGER_CODES).update(region=bench_root)
     Region.objects.filter(code__startswith="BENCH-").delete()
     settlement_bench.commission_data_wipe()
 
@@ -112,7 +112,9 @@ def _spread_over_regions():
         for n in range(REGIONS)
     )
     store_ids = list(
-        Store.objects.filter(code__startswith="BENCH-").order_by("pk").values_list("pk", flat=True)
+        Store.objects.filter(code__regex=settlement_bench.LEDGER_CODES)
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
     with transaction.atomic():
         for n, region in enumerate(regions):

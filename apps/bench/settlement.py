@@ -45,6 +45,9 @@ BRAND_CODES = ("BENCH-A", "BENCH-B", "BENCH-C")
 CATEGORIES = ("", "apparel", "shoes")
 GUIDES_PER_STORE = 4
 REFUND_SHARE = 10  # one order in ten gets a partial refund
+# The ledger benchmarks' stores and guides are BENCH-<digits>…; the assignment
+# benchmark's (BENCH-S…, BENCH-G…) may share the database and are left alone.
+LEDGER_CODES = r"^BENCH-[0-9]"
 
 
 def add_master_data_arguments(parser):
@@ -123,8 +126,8 @@ def commission_data_wipe():
             Settlement.objects.update(carried_from=None)
             for model in models:
                 model.objects.all().delete()
-        Guide.objects.filter(employee_no__startswith="BENCH-").delete()
-        Store.objects.filter(code__startswith="BENCH-").delete()
+        Guide.objects.filter(employee_no__regex=LEDGER_CODES).delete()
+        Store.objects.filter(code__regex=LEDGER_CODES).delete()
         Region.objects.filter(code="BENCH").delete()
 
 
@@ -143,7 +146,7 @@ def master_data_create(*, stores: int, guides: int):
         batch_size=10_000,
     )  # fmt: skip
     store_rows = list(
-        Store.objects.filter(code__startswith="BENCH-").order_by("pk").values_list("pk", "kind")
+        Store.objects.filter(code__regex=LEDGER_CODES).order_by("pk").values_list("pk", "kind")
     )
     Through = Store.brands.through
     Through.objects.bulk_create(
@@ -160,7 +163,7 @@ def master_data_create(*, stores: int, guides: int):
         batch_size=10_000,
     )
     guide_ids: dict[int, list[int]] = {}
-    for pk, store_id in Guide.objects.filter(employee_no__startswith="BENCH-").values_list(
+    for pk, store_id in Guide.objects.filter(employee_no__regex=LEDGER_CODES).values_list(
         "pk", "store_id"
     ):
         guide_ids.setdefault(store_id, []).append(pk)

@@ -232,6 +232,15 @@ class Order(models.Model):
         verbose_name = _("order")
         verbose_name_plural = _("orders")
         ordering = ["-paid_at", "-pk"]
+        indexes = [
+            # A member's purchases of a brand (profile pages, follow-ups);
+            # orders without a member stay out of it.
+            models.Index(
+                fields=["member_phone", "brand", "business_date"],
+                condition=~Q(member_phone=""),
+                name="order_member_idx",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="order_amount_positive"),
             models.CheckConstraint(

@@ -206,3 +206,37 @@ def _readable(row: dict) -> dict:
         else:
             shown[name] = value
     return shown
+
+
+@dataclass(frozen=True)
+class CommissionShare:
+    """One beneficiary's commission over a period: the store's, or one guide's."""
+
+    beneficiary: str
+    guide_id: int | None
+    name: str
+    amount: Decimal
+
+
+def commission_shares(*, scope: Scope, first_day: dt.date, today: dt.date) -> list[CommissionShare]:
+    """Return the commission of ``scope`` from ``first_day`` to ``today`` per beneficiary.
+
+    For a store manager: the store's share first, then each guide's (the
+    manager's own line among them). Sums of entries, one query.
+    """
+    rows = (
+        scope_queryset(CommissionEntry.objects.order_by(), scope)
+        .filter(business_date__gte=first_day, business_date__lte=today)
+        .values("beneficiary", "guide_id", "guide__name", "store__name")
+        .annotate(total=Sum("amount"))
+        .order_by("-beneficiary", "guide__name", "store__name")
+    )
+    return [
+        CommissionShare(
+            beneficiary=row["beneficiary"],
+            guide_id=row["guide_id"],
+            name=row["guide__name"] or row["store__name"],
+            amount=money_from_db(row["total"]),
+        )
+        for row in rows
+    ]

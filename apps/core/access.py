@@ -1,9 +1,10 @@
-"""Ending and restoring a person's access: the auth side of staff leaving and returning.
+"""Ending a person's access: the auth side of staff leaving, for any login.
 
 A login's access lives in three places: the ``is_active`` flag that every
 authentication backend checks, the sessions of the admin, and the API
-tokens. Ending access clears all three at once, so a departed guide's open
-browser and their phone's token stop working on the next request.
+tokens. Sessions and tokens are deleted outright, so that enabling the login
+again (a returning guide) brings none of them back: the person signs in
+afresh.
 """
 
 from django.db import transaction
@@ -25,22 +26,16 @@ def user_tokens_revoke(user) -> int:
 
 
 @transaction.atomic
-def user_access_end(user, *, keep_login: bool = False) -> None:
-    """End the sessions and API tokens of ``user`` and, unless ``keep_login``, disable the login.
-
-    ``keep_login`` is for a login that still serves another role (a region
-    manager whose staff record ended): they sign in again and see what is
-    left to them.
-    """
+def user_signed_out_everywhere(user) -> None:
+    """End every session and API token of ``user`` (the login itself stays as it is)."""
     user_sessions_end(user)
     user_tokens_revoke(user)
-    if not keep_login and user.is_active:
+
+
+@transaction.atomic
+def user_access_end(user) -> None:
+    """Sign ``user`` out everywhere and disable the login."""
+    user_signed_out_everywhere(user)
+    if user.is_active:
         user.is_active = False
-        user.save(update_fields=["is_active"])
-
-
-def user_access_restore(user) -> None:
-    """Enable the login of ``user`` again; they sign in afresh (no session or token comes back)."""
-    if not user.is_active:
-        user.is_active = True
         user.save(update_fields=["is_active"])

@@ -159,3 +159,14 @@ class MasterDataViewSet(
         serializer.instance = self.update_service(
             **{self.instance_kwarg: serializer.instance}, **serializer.validated_data
         )
+
+
+def query_params_check(request, allowed) -> None:
+    """Refuse a list query naming a parameter the endpoint does not take (400 naming it).
+
+    A misspelt filter would otherwise be ignored and answer every row.
+    """
+    allowed = set(allowed) | {"page", "format"}
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        raise exceptions.ValidationError({name: ["Unknown query parameter."] for name in unknown})

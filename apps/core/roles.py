@@ -30,6 +30,8 @@ ROLE_PERMISSIONS: dict[Role, dict[str, tuple[str, ...]]] = {
         "guides": ALL_ACTIONS,
         "customers": ALL_ACTIONS,
         "commissions": ALL_ACTIONS,
+        "engagement": ALL_ACTIONS,
+        "recruiting": VIEW_ONLY,
         "core": VIEW_ONLY,
         "django_celery_beat": ALL_ACTIONS,
         "django_celery_results": VIEW_ONLY,

@@ -41,6 +41,14 @@ PERIODIC_TASK_DEFAULTS: list[PeriodicTaskDefault] = [
         task="commissions.settlement_run_nightly",
         crontab={"minute": "0", "hour": "2"},
     ),
+    # 06:00 local: before stores open, after the nightly settlement; the day's
+    # follow-ups (welcome, after a purchase, birthday, dormant) are on the
+    # guides' phones when they start. Idempotent: a rerun adds nothing.
+    PeriodicTaskDefault(
+        name="Daily follow-ups",
+        task="engagement.follow_ups_create",
+        crontab={"minute": "0", "hour": "6"},
+    ),
     # 03:00 on the 1st: after the nightly run, once the previous month is complete.
     PeriodicTaskDefault(
         name="Monthly settlement",

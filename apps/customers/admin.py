@@ -6,9 +6,15 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import TabularInline
 
-from apps.core.admin_scoping import ReadOnlyAdminMixin, ScopedModelAdmin
+from apps.core.admin_scoping import HQWritableModelAdmin, ReadOnlyAdminMixin, ScopedModelAdmin
 from apps.core.roles import Role, user_has_role
-from apps.customers.models import AssignmentEvent, Customer, Membership
+from apps.customers.models import (
+    AssignmentEvent,
+    Customer,
+    Membership,
+    MembershipConsent,
+    PrivacyNotice,
+)
 from apps.customers.selectors import customer_list
 
 
@@ -19,6 +25,18 @@ class AssignmentEventInline(TabularInline):
     extra = 0
     can_delete = False
     ordering = ["-created_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class MembershipConsentInline(TabularInline):
+    model = MembershipConsent
+    fields = ["purpose", "notice_version", "channel", "captured_by", "consented_at",
+              "included_location", "withdrawn_at"]  # fmt: skip
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -72,7 +90,7 @@ class MembershipAdmin(ScopedModelAdmin):
         "joined_at",
         "bound_at",
     ]
-    inlines = [AssignmentEventInline]
+    inlines = [AssignmentEventInline, MembershipConsentInline]
     phone_paths = ("customer__phone",)
 
     def get_list_display(self, request):
@@ -84,6 +102,25 @@ class MembershipAdmin(ScopedModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if not self.masks_phones(request):
+            return fields
+        # Only HQ sees where a member lives; the others, how far: to 0.1 km.
+        hidden = {"latitude", "longitude"}
+        return [
+            "distance_rounded" if name == "distance_km" else name
+            for name in fields
+            if name not in hidden
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "distance_rounded"]
+
+    @admin.display(description=_("distance (km)"))
+    def distance_rounded(self, membership):
+        return "-" if membership.distance_km is None else f"{membership.distance_km:.1f}"
 
     @admin.display(description=_("brand"), ordering="brand__code")
     def brand_code(self, membership):
@@ -109,3 +146,18 @@ class AssignmentEventAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
     date_hierarchy = "created_at"
     scope_store_path = "membership__store"
     scope_guide_path = "membership__guide"
+
+
+@admin.register(PrivacyNotice)
+class PrivacyNoticeAdmin(HQWritableModelAdmin):
+    """Each brand's privacy notice, by version: add a new version rather than edit one in use."""
+
+    list_display = ["brand", "version", "title", "published_at"]
+    list_filter = ["brand"]
+    search_fields = ["version", "title"]
+    autocomplete_fields = ["brand"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.consents.exists():
+            return ["brand", "version", "title", "body", "published_at"]
+        return []

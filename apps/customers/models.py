@@ -16,6 +16,7 @@ class Customer(models.Model):
 
     phone = models.CharField(_("mobile phone"), max_length=11, unique=True)
     name = models.CharField(_("name"), max_length=100, blank=True)
+    birthday = models.DateField(_("birthday"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -286,3 +287,91 @@ class AssignmentEvent(models.Model):
 
     def __str__(self):
         return f"{self.membership_id}: {self.from_guide_id} → {self.to_guide_id} ({self.reason})"
+
+
+class PrivacyNotice(models.Model):
+    """A version of a brand's privacy notice, shown to shoppers before they consent.
+
+    Versions are appended, never edited once a member consented to them: the
+    consent names the exact text the member read.
+    """
+
+    brand = models.ForeignKey(
+        Brand, verbose_name=_("brand"), on_delete=models.PROTECT, related_name="privacy_notices"
+    )
+    version = models.CharField(_("version"), max_length=32)
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("text"))
+    published_at = models.DateTimeField(_("published at"))
+
+    class Meta:
+        verbose_name = _("privacy notice")
+        verbose_name_plural = _("privacy notices")
+        ordering = ["brand", "-published_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["brand", "version"], name="notice_version_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.brand.code} {self.version}"
+
+
+class MembershipConsent(models.Model):
+    """A member's recorded consent to the processing of their personal information (PIPL).
+
+    One row per membership and purpose: what they agreed to (the notice
+    version), when, through which channel and, for consent taken by staff,
+    who took it. A withdrawal is stamped on the row, never deleted.
+    """
+
+    class Purpose(models.TextChoices):
+        MEMBERSHIP = "membership", _("Membership and contact by the guide")
+
+    class Channel(models.TextChoices):
+        SIGNUP_PAGE = "signup_page", _("Sign-up page (QR code)")
+        MINI_PROGRAM = "mini_program", _("Mini-program")
+        IN_STORE = "in_store", _("In store, taken by staff")
+
+    membership = models.ForeignKey(
+        Membership, verbose_name=_("membership"), on_delete=models.CASCADE, related_name="consents"
+    )
+    purpose = models.CharField(
+        _("purpose"), max_length=16, choices=Purpose.choices, default=Purpose.MEMBERSHIP
+    )
+    notice = models.ForeignKey(
+        PrivacyNotice,
+        verbose_name=_("privacy notice"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="consents",
+    )
+    notice_version = models.CharField(_("notice version"), max_length=32)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    captured_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("taken by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("Empty: the member consented themselves."),
+    )
+    consented_at = models.DateTimeField(_("consented at"))
+    included_location = models.BooleanField(_("location shared"), default=False)
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        ordering = ["-consented_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["membership", "purpose"],
+                condition=Q(withdrawn_at__isnull=True),
+                name="consent_one_standing_per_purpose",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.membership_id} {self.purpose} {self.notice_version}"

@@ -86,6 +86,15 @@ class MembershipSerializer(serializers.ModelSerializer):
         phone = membership.customer.phone
         return mask_phone(phone) if self.context.get("mask_phones", True) else phone
 
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if self.context.get("hide_location", True):
+            # Staff below HQ learn how far a member lives, to 0.1 km, not where.
+            data["latitude"] = data["longitude"] = None
+            if data["distance_km"] is not None:
+                data["distance_km"] = round(data["distance_km"], 1)
+        return data
+
 
 class MembershipReassignSerializer(serializers.Serializer):
     guide = guide_employee_no_field()

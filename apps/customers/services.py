@@ -15,7 +15,13 @@ from apps.core.geo import haversine_km
 from apps.core.phones import phone_normalise
 from apps.core.tasking import task_enqueue, task_enqueue_coalesced
 from apps.customers import task_names
-from apps.customers.models import AssignmentEvent, Customer, Membership
+from apps.customers.models import (
+    AssignmentEvent,
+    Customer,
+    Membership,
+    MembershipConsent,
+    PrivacyNotice,
+)
 from apps.customers.placements import (
     placements_choose_guides,
     placements_read,
@@ -464,3 +470,57 @@ def pending_memberships_stale(*, older_than_seconds: int, limit: int) -> list[in
         .order_by("joined_at")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+# --- Consent and profile ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def membership_consent_record(
+    *,
+    membership: Membership,
+    notice_version: str,
+    channel: str,
+    notice: PrivacyNotice | None = None,
+    captured_by=None,
+    included_location: bool = False,
+    consented_at: datetime | None = None,
+) -> MembershipConsent:
+    """Record that the member consented to the notice ``notice_version``; return the consent.
+
+    Consenting again to the same version changes nothing; consenting to a new
+    version ends the standing consent (stamped, kept) and records the new one.
+    """
+    purpose = MembershipConsent.Purpose.MEMBERSHIP
+    standing = (
+        MembershipConsent.objects.select_for_update()
+        .filter(membership=membership, purpose=purpose, withdrawn_at__isnull=True)
+        .first()
+    )
+    now = consented_at or timezone.now()
+    if standing is not None:
+        if standing.notice_version == notice_version:
+            return standing
+        standing.withdrawn_at = now
+        standing.save(update_fields=["withdrawn_at"])
+    consent = MembershipConsent(
+        membership=membership,
+        purpose=purpose,
+        notice=notice,
+        notice_version=notice_version,
+        channel=channel,
+        captured_by=captured_by,
+        included_location=included_location,
+        consented_at=now,
+    )
+    consent.full_clean(exclude=["membership", "notice", "captured_by"], validate_constraints=False)
+    consent.save()
+    return consent
+
+
+def customer_birthday_set(*, customer: Customer, birthday) -> Customer:
+    """Store the birthday a customer gave (for birthday follow-ups)."""
+    if birthday is not None and customer.birthday != birthday:
+        customer.birthday = birthday
+        customer.save(update_fields=["birthday"])
+    return customer

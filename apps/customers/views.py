@@ -54,6 +54,7 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         context = super().get_serializer_context()
         if getattr(self, "request", None) is not None and self.request.user.is_authenticated:
             context["mask_phones"] = self._scope().masks_phones
+            context["hide_location"] = not self._scope().everything
         return context
 
     @extend_schema(

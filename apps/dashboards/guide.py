@@ -7,18 +7,16 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.commissions.selectors import commission_summary
+from apps.core.dates import week_start
 from apps.core.money import ZERO
 from apps.core.roles import Role, user_has_role
 from apps.core.scoping import Scope, scope_queryset
 from apps.customers.models import Membership
+from apps.engagement.selectors import follow_up_completion, follow_up_counts
+
+__all__ = ["guide_dashboard_context", "week_start"]
 
 NEW_MEMBERS_SHOWN = 10
-
-
-def week_start(today: dt.date) -> dt.datetime:
-    """Return local midnight of the Monday of ``today``'s week, as an aware datetime."""
-    monday = today - dt.timedelta(days=today.weekday())
-    return timezone.make_aware(dt.datetime.combine(monday, dt.time.min))
 
 
 def _chart_bars(daily) -> list[dict]:
@@ -65,10 +63,14 @@ def guide_dashboard_context(user, *, scope: Scope, today: dt.date | None = None)
         ),
         "commission": commission,
         "chart": _chart_bars(commission.daily),
+        "follow_ups": follow_up_counts(scope=scope, today=today),
+        "completion": None
+        if scope.is_guide_only
+        else follow_up_completion(scope=scope, first_day=today.replace(day=1), today=today),
         "links": {
-            "members": reverse("admin:customers_membership_changelist"),
-            "orders": reverse("admin:commissions_order_changelist"),
-            "settlements": reverse("admin:commissions_settlement_changelist"),
-            "statement": reverse("admin:commissions_commissionentry_changelist"),
+            "members": reverse("phone-members"),
+            "follow_ups": reverse("phone-follow-ups"),
+            "commission": reverse("phone-commission"),
+            "recruit": reverse("phone-recruit"),
         },
     }

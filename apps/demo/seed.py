@@ -29,6 +29,8 @@ from apps.demo.data import (
     GUIDE_GIVEN_NAMES,
     GUIDE_SURNAMES,
 )
+from apps.engagement.models import RULE_DAY_DEFAULTS, FollowUpRule, Tag
+from apps.engagement.services import follow_ups_create
 from apps.guides.models import Guide
 from apps.stores.models import Brand, Region, Store
 
@@ -115,6 +117,7 @@ def demo_seed() -> dict[str, int]:
     _demo_logins_ensure(first_store=stores[0], east=large["EAST"])
     _demo_members_ensure(stores, rng)
     _demo_commerce_ensure(rng)
+    _demo_engagement_ensure()
     return {
         "brands": Brand.objects.count(),
         "stores": Store.objects.count(),
@@ -222,3 +225,20 @@ def _demo_commerce_ensure(rng: random.Random) -> None:
     # the 1st, everything due by today settled tonight.
     settlement_run(run_date=today.replace(day=1))
     settlement_run(run_date=today)
+
+
+DEMO_OFFICIAL_TAGS = ["VIP", "新客", "常客", "生日月", "高潜力"]
+
+
+def _demo_engagement_ensure() -> None:
+    """Each brand's four follow-up rules and HQ's tags, then today's follow-ups."""
+    for brand in Brand.objects.all():
+        for kind, days in RULE_DAY_DEFAULTS.items():
+            FollowUpRule.objects.get_or_create(brand=brand, kind=kind, defaults={"days": days})
+        for name in DEMO_OFFICIAL_TAGS:
+            Tag.objects.get_or_create(brand=brand, name=name, defaults={"is_official": True})
+    # Rules just made would greet nobody who joined before them: date them back.
+    FollowUpRule.objects.filter(created_at__gt=timezone.now() - timedelta(minutes=5)).update(
+        created_at=timezone.now() - timedelta(days=365)
+    )
+    follow_ups_create()

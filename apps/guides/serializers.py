@@ -47,3 +47,16 @@ class GuideSerializer(CodeImmutableMixin, serializers.ModelSerializer):
         if data.get("phone") and self.context.get("mask_phones", True):
             data["phone"] = mask_phone(data["phone"])
         return data
+
+
+class SetPasswordLinkRequestSerializer(serializers.Serializer):
+    send_sms = serializers.BooleanField(
+        default=False, help_text="Also text the link to the guide's phone."
+    )
+
+
+class SetPasswordLinkSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    url = serializers.URLField()
+    expires_at = serializers.DateTimeField()
+    sent_by_sms = serializers.BooleanField()

@@ -3,13 +3,10 @@
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from apps.core.access import user_access_end, user_access_restore
-from apps.core.roles import Role, user_roles
+from apps.core.access import user_signed_out_everywhere
 from apps.guides.events import guide_available, guide_left
+from apps.guides.logins import guide_login_sync
 from apps.guides.models import Guide
-
-# The roles a staff record gives a login: without an active record they reach nothing.
-STAFF_RECORD_ROLES = {Role.GUIDE.value, Role.STORE_MANAGER.value}
 
 GUIDE_EDITABLE_FIELDS = ("name", "phone", "store", "role", "is_active", "user")
 
@@ -19,6 +16,7 @@ def guide_create(*, employee_no: str, name: str, store, **fields) -> Guide:
     guide = Guide(employee_no=employee_no, name=name, store=store, **fields)
     guide.full_clean()
     guide.save()
+    guide_login_sync(guide=guide)
     guide_changed(guide=guide, was_active=False, old_store_id=None)
     return guide
 
@@ -33,6 +31,8 @@ def guide_update(*, guide: Guide, **fields) -> Guide:
         setattr(guide, field, value)
     guide.full_clean()
     guide.save()
+    if guide.user_id is not None:
+        guide_login_sync(guide=guide)
     guide_changed(guide=guide, was_active=before["is_active"], old_store_id=before["store_id"])
     return guide
 
@@ -42,9 +42,9 @@ def guide_changed(*, guide: Guide, was_active: bool, old_store_id: int | None) -
 
     A guide who left (deactivated or moved store) is announced as having
     left; one who became available in a store, as available there. A
-    deactivated guide's login loses its sessions and tokens at once (and is
-    disabled, unless it serves another role); a reactivated one's is enabled
-    again, to sign in afresh.
+    deactivated guide's login loses its sessions and API tokens at once, so
+    that reactivating it (``guide_login_sync`` enables and disables the
+    login) brings none back: they sign in afresh.
     """
     _staff_login_follow(guide=guide, was_active=was_active)
     moved = old_store_id is not None and guide.store_id != old_store_id
@@ -55,11 +55,5 @@ def guide_changed(*, guide: Guide, was_active: bool, old_store_id: int | None) -
 
 
 def _staff_login_follow(*, guide: Guide, was_active: bool) -> None:
-    if guide.user_id is None or was_active == guide.is_active:
-        return
-    user = guide.user
-    if guide.is_active:
-        user_access_restore(user)
-        return
-    other_roles = user_roles(user) - STAFF_RECORD_ROLES
-    user_access_end(user, keep_login=bool(other_roles))
+    if guide.user_id is not None and was_active and not guide.is_active:
+        user_signed_out_everywhere(guide.user)

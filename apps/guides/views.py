@@ -1,10 +1,20 @@
 """API entry points of guides."""
 
-from apps.core.api import MasterDataViewSet
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from apps.core.api import IsHQ, MasterDataViewSet
 from apps.guides import services
 from apps.guides.filters import GuideFilter
+from apps.guides.logins import guide_set_password_link
 from apps.guides.models import Guide
-from apps.guides.serializers import GuideSerializer
+from apps.guides.serializers import (
+    GuideSerializer,
+    SetPasswordLinkRequestSerializer,
+    SetPasswordLinkSerializer,
+)
 
 
 class GuideViewSet(MasterDataViewSet):
@@ -20,3 +30,26 @@ class GuideViewSet(MasterDataViewSet):
     instance_kwarg = "guide"
     scoped = True
     scope_guide_path = "pk"
+
+    def create(self, request, *args, **kwargs):
+        """Create a guide with their login; the answer carries a one-time set-password link."""
+        response = super().create(request, *args, **kwargs)
+        guide = Guide.objects.get(employee_no=response.data["employee_no"])
+        link = guide_set_password_link(guide=guide, base_url=request.build_absolute_uri("/"))
+        response.data["user"] = link.username
+        response.data["set_password_url"] = link.url
+        return response
+
+    @extend_schema(request=SetPasswordLinkRequestSerializer, responses=SetPasswordLinkSerializer)
+    @action(detail=True, methods=["post"], url_path="login-link", permission_classes=[IsHQ])
+    def login_link(self, request, employee_no=None):
+        """Make the guide's login if missing; answer a one-time set-password link (or text it)."""
+        guide = self.get_object()
+        body = SetPasswordLinkRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        link = guide_set_password_link(
+            guide=guide,
+            base_url=request.build_absolute_uri("/"),
+            send_sms=body.validated_data["send_sms"],
+        )
+        return Response(SetPasswordLinkSerializer(link).data, status=status.HTTP_200_OK)

@@ -101,6 +101,8 @@ LOCAL_APPS = [
     "apps.guides",
     "apps.customers",
     "apps.commissions",
+    "apps.recruiting",
+    "apps.engagement",
     "apps.dashboards",
     "apps.demo",
     "apps.bench",
@@ -327,6 +329,27 @@ TASK_COALESCING = env.bool(
     default=CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache",
 )
 
+# SMS (apps.core.sms)
+# ------------------------------------------------------------------------------
+# Where text messages (sign-up codes, set-password links) go: the console
+# backend writes them to the log; a provider's backend is one small class
+# (see apps/core/sms/__init__.py), its settings in SMS_BACKEND_OPTIONS.
+SMS_BACKEND = env("SMS_BACKEND", default="apps.core.sms.backends.console.SmsBackend")
+SMS_BACKEND_OPTIONS: dict = {}
+
+# RECRUITING (apps.recruiting): the public member sign-up page
+# ------------------------------------------------------------------------------
+# A printed QR code stays valid this long; an older one still lets the shopper
+# join, at the code's store, without crediting the guide.
+RECRUIT_LINK_MAX_AGE_DAYS = env.int("RECRUIT_LINK_MAX_AGE_DAYS", default=365)
+# Sign-up codes: how long one is valid, how many wrong tries it takes, and how
+# many codes a phone and an address may ask for ("<count>/<s|min|hour|day>").
+SIGNUP_CODE_TTL_SECONDS = env.int("SIGNUP_CODE_TTL_SECONDS", default=5 * 60)
+SIGNUP_CODE_MAX_ATTEMPTS = env.int("SIGNUP_CODE_MAX_ATTEMPTS", default=5)
+SIGNUP_CODE_RATE_PER_PHONE = env("SIGNUP_CODE_RATE_PER_PHONE", default="5/hour")
+SIGNUP_CODE_INTERVAL_SECONDS = env.int("SIGNUP_CODE_INTERVAL_SECONDS", default=60)
+SIGNUP_RATE_PER_ADDRESS = env("SIGNUP_RATE_PER_ADDRESS", default="30/hour")
+
 # ADMIN (django-unfold)
 # ------------------------------------------------------------------------------
 UNFOLD = {
@@ -336,4 +359,11 @@ UNFOLD = {
     # Guides and store managers land on their members and commission.
     "DASHBOARD_CALLBACK": "apps.dashboards.callbacks.dashboard_callback",
     "SHOW_HISTORY": "apps.core.admin_scoping.admin_shows_history",
+    # Worked out per request: guides and store managers see their phone
+    # pages only; HQ's technical models sit under one "System" section.
+    "SIDEBAR": {
+        "show_search": False,
+        "show_all_applications": False,
+        "navigation": "apps.dashboards.navigation.sidebar_navigation",
+    },
 }

@@ -25,3 +25,6 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 # clear a coalesced run's key: each item keeps its own message. Tests of
 # coalesced runs switch this on within one process.
 TASK_COALESCING = False
+
+# Text messages stay in memory (apps.core.sms.outbox), emptied before each test.
+SMS_BACKEND = "apps.core.sms.backends.locmem.SmsBackend"

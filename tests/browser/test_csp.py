@@ -81,6 +81,38 @@ def _violations_on(page, live_server, paths) -> dict[str, list[str]]:
 
 
 @pytest.fixture
+def recruiting_token(org):
+    from apps.recruiting.links import RecruitCode, link_token
+
+    guide = org.guides["G-SH01"]
+    return link_token(RecruitCode(org.brands[0].pk, guide.store_id, guide.pk))
+
+
+def test_the_public_sign_up_page_and_the_poster_work_under_the_policy(
+    live_server, recruiting_token, browser
+):
+    # Given a shopper on a phone, on the page a guide's QR code opens
+    context = browser.new_context(viewport=PHONE, locale="zh-CN")
+    context.add_init_script(RECORD_VIOLATIONS)
+    page = context.new_page()
+    response = page.goto(f"{live_server.url}/join/{recruiting_token}/")
+    page.wait_for_load_state("networkidle")
+
+    # Then the page's own script runs (it found its texts) and nothing was refused
+    assert response.ok and "content-security-policy" in response.headers
+    assert page.evaluate("() => Boolean(window.SCRM_LOCATION_TEXT)")
+    assert page.evaluate("() => window.__cspViolations") == []
+
+    # And HQ prints the store's poster: the Print button works without an inline handler
+    hq = _signed_in_page(browser, live_server, "hq", DESK)
+    hq.goto(f"{live_server.url}/admin/recruit/poster/{recruiting_token}/")
+    hq.evaluate("() => { window.print = () => { window.__printed = true; }; }")
+    hq.click("[data-print]")
+    assert hq.evaluate("() => window.__printed") is True
+    assert hq.evaluate("() => window.__cspViolations") == []
+
+
+@pytest.fixture
 def with_an_entry(org):
     CommissionEntryFactory(guide=org.guides["G-SH01"], brand=org.brands[0])
     return org

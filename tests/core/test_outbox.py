@@ -86,7 +86,7 @@ def test_sign_ups_with_redis_down_answer_201_and_one_run_assigns_them_later(
     # When members sign up while Redis (broker and cache) is down
     with (
         mock.patch("apps.core.tasking.cache", down),
-        mock.patch("apps.core.throttling.MemberSignUpThrottle.cache", down),
+        mock.patch("apps.core.throttling.cache", down),
         broker_down(),
         django_capture_on_commit_callbacks(execute=True),
     ):

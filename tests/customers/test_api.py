@@ -205,3 +205,19 @@ def test_reassigning_to_a_store_without_the_brand_is_refused(hq_client, shanghai
 
     assert response.status_code == 400
     assert "guide" in response.data
+
+
+@pytest.mark.django_db
+def test_guides_read_how_far_a_member_lives_not_where(org):
+    mine = org.members["G-SH01"]
+    Membership.objects.filter(pk=mine.pk).update(distance_km=2.2354984702927294)
+
+    as_guide = token_client(org.users["guide_sh01"]).get(f"/api/v1/members/{mine.pk}/").json()
+    as_hq = token_client(org.users["hq"]).get(f"/api/v1/members/{mine.pk}/").json()
+
+    assert (as_guide["latitude"], as_guide["longitude"], as_guide["distance_km"]) == (
+        None,
+        None,
+        2.2,
+    )
+    assert as_hq["latitude"] == mine.latitude and as_hq["distance_km"] == 2.2354984702927294

@@ -69,8 +69,8 @@ def test_commission_reads_zero_without_entries(org):
     assert len(dashboard["chart"]) == CHART_DAYS
     assert dashboard["chart"][-1]["day"] == WEDNESDAY
     assert {bar["height"] for bar in dashboard["chart"]} == {0}
-    assert dashboard["links"]["members"] == "/admin/customers/membership/"
-    assert dashboard["links"]["statement"] == "/admin/commissions/commissionentry/"
+    assert dashboard["links"]["members"] == "/admin/my/members/"
+    assert dashboard["links"]["commission"] == "/admin/my/commission/"
 
 
 def _entry(org, employee_no, business_date, amount, *, settled=False):

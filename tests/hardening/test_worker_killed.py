@@ -202,9 +202,7 @@ def test_a_killed_batch_run_is_recovered_by_the_sweep_on_beat_within_two_minutes
     store = StoreFactory(code="ONE", brands=[brand], **HERE)
     for n in range(4):
         GuideFactory(employee_no=f"G{n}", store=store)
-    customers = Customer.objects.bulk_create(
-        Customer(phone=f"1380000{n:04d}") for n in range(500)
-    )
+    customers = Customer.objects.bulk_create(Customer(phone=f"1380000{n:04d}") for n in range(500))
     joined = time.monotonic()
     Membership.objects.bulk_create(
         Membership(customer=c, brand=brand, source="h5", joined_at=timezone.now(), **HERE)

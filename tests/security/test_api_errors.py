@@ -96,9 +96,7 @@ def test_a_body_over_the_limit_is_a_413_in_json(pos, size):
     assert "too large" in _json(response)["detail"]
 
 
-@pytest.mark.parametrize(
-    "moment", ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59"]
-)
+@pytest.mark.parametrize("moment", ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59"])
 def test_a_moment_outside_the_years_1_to_9999_in_utc_is_a_field_error(hq, moment):
     response = hq.get("/api/v1/members/", {"joined_after": moment})
 

@@ -27,6 +27,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from apps.engagement.services import follow_up_create_manual, tag_add
 from tests.commissions.factories import (
     CommissionEntryFactory,
     CommissionPlanFactory,
@@ -99,6 +100,10 @@ def seeded(store, brand, guide_user):
     SettlementTermsFactory(brand=brand)
     StoreFactory(code="BJ01", region=RegionFactory(code="NORTH"), brands=[brand])
     order = OrderFactory(brand=brand, store=store, attributed_guide=guide)
+    follow_up = follow_up_create_manual(
+        membership=member, title="回访", due_date=dt.date(2026, 3, 10), user=None
+    )
+    member_tag = tag_add(membership=member, name="VIP", user=None)
     return {
         "code": {"brands": brand.code, "regions": store.region.code, "stores": store.code},
         "employee_no": guide.employee_no,
@@ -108,6 +113,9 @@ def seeded(store, brand, guide_user):
             "commission-entries": entry.pk,
             "commission-plans": plan.pk,
             "settlements": settlement.pk,
+            "follow-ups": follow_up.pk,
+            "tags": member_tag.tag_id,
+            "member-tags": member_tag.pk,
         },
     }
 

@@ -1,0 +1,1 @@
+"""SMS backends shipped with the project (see ``apps.core.sms``)."""

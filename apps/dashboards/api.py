@@ -1,0 +1,120 @@
+"""The API of a guide's phone for a future mini-program: ``/me/`` and ``/me/members/``."""
+
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.core.api import query_params_check
+from apps.core.roles import user_roles
+from apps.core.scoping import mask_phone, scope_for_request
+from apps.dashboards.pages import recruit_codes
+from apps.engagement.selectors import DORMANT_DAYS_DEFAULT, follow_up_counts, member_list
+from apps.stores.models import Brand
+
+
+class RecruitLinkSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["guide", "store"])
+    brand = serializers.CharField(source="brand.code")
+    url = serializers.URLField()
+
+
+class MeSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    roles = serializers.ListField(child=serializers.CharField())
+    employee_no = serializers.CharField(allow_null=True)
+    name = serializers.CharField(allow_blank=True)
+    store = serializers.DictField(allow_null=True)
+    follow_ups_today = serializers.IntegerField()
+    follow_ups_overdue = serializers.IntegerField()
+    recruit_links = RecruitLinkSerializer(many=True)
+
+
+class MeView(APIView):
+    """Who is calling: roles, staff record, store, today's follow-ups and recruiting links."""
+
+    @extend_schema(responses=MeSerializer)
+    def get(self, request):
+        guide = getattr(request.user, "guide", None)
+        counts = follow_up_counts(scope=scope_for_request(request), today=timezone.localdate())
+        body = {
+            "username": request.user.get_username(),
+            "roles": sorted(user_roles(request.user)),
+            "employee_no": guide.employee_no if guide else None,
+            "name": guide.name if guide else request.user.get_full_name(),
+            "store": {"code": guide.store.code, "name": guide.store.name} if guide else None,
+            "follow_ups_today": counts.today,
+            "follow_ups_overdue": counts.overdue,
+            "recruit_links": recruit_codes(request, guide=guide, with_images=False)
+            if guide is not None and guide.is_active
+            else [],
+        }
+        return Response(MeSerializer(body).data)
+
+
+class MemberCardSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    name = serializers.CharField(source="customer.name")
+    phone = serializers.SerializerMethodField()
+    brand = serializers.CharField(source="brand.code")
+    store = serializers.CharField(source="store.code", allow_null=True)
+    guide = serializers.CharField(source="guide.employee_no", allow_null=True)
+    tags = serializers.SerializerMethodField()
+    last_purchase = serializers.DateField(allow_null=True)
+    spend_12m = serializers.DecimalField(max_digits=14, decimal_places=2)
+    next_follow_up = serializers.DateField(allow_null=True)
+    bound_at = serializers.DateTimeField(allow_null=True)
+
+    def get_phone(self, membership) -> str:
+        phone = membership.customer.phone
+        return mask_phone(phone) if self.context.get("mask_phones", True) else phone
+
+    def get_tags(self, membership) -> list[str]:
+        return [link.tag.name for link in membership.tag_list]
+
+
+class MemberQuerySerializer(serializers.Serializer):
+    q = serializers.CharField(required=False, allow_blank=True, max_length=50)
+    brand = serializers.SlugRelatedField(
+        slug_field="code", queryset=Brand.objects.all(), required=False
+    )
+    tag = serializers.IntegerField(required=False, min_value=1)
+    no_purchase = serializers.BooleanField(
+        required=False, default=False, help_text="Only members with no purchase for 90 days."
+    )
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("q", str, description="A name, or a full phone number"),
+        OpenApiParameter("brand", str, description="Brand code"),
+        OpenApiParameter("tag", int, description="Tag id"),
+        OpenApiParameter("no_purchase", bool, description="No purchase for 90 days"),
+    ]
+)
+class MyMembersView(generics.ListAPIView):
+    """My members as cards: tags, last purchase, 12 months' spend, next follow-up."""
+
+    serializer_class = MemberCardSerializer
+    filter_backends = []
+
+    def get_queryset(self):
+        query_params_check(self.request, MemberQuerySerializer().fields)
+        query = MemberQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        return member_list(
+            scope=scope_for_request(self.request),
+            today=timezone.localdate(),
+            search=data.get("q", ""),
+            brand_id=data["brand"].pk if data.get("brand") else None,
+            tag_id=data.get("tag"),
+            no_purchase_days=DORMANT_DAYS_DEFAULT if data["no_purchase"] else None,
+        )
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if self.request.user.is_authenticated:
+            context["mask_phones"] = scope_for_request(self.request).masks_phones
+        return context
