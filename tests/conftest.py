@@ -140,3 +140,12 @@ def _fresh_store_index():
     _index_cache.clear()
     yield
     _index_cache.clear()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _test_redis_stopped_at_the_end():
+    """Stop the test run's own Redis, if a worker test started one (tests/worker.py)."""
+    yield
+    from tests.worker import stop_test_redis
+
+    stop_test_redis()
