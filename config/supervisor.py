@@ -58,7 +58,7 @@ DEFAULT_PROCESSES = ("web", "worker", "beat")
 # SIGTERM to SIGQUIT (workers) and from there to SIGKILL: the two add up to
 # what a stop may take, well inside the 15 s a process manager usually grants.
 STOP_GRACE_SECONDS = 7.0
-COLD_SHUTDOWN_SECONDS = 2.0
+COLD_SHUTDOWN_SECONDS = 3.0
 REDIS_STOP_SECONDS = 5.0
 RESTART_BACKOFF_SECONDS = (1, 2, 4, 8, 16, 30)
 # A process that ran this long had recovered: its next exit starts the backoff over.

@@ -177,3 +177,49 @@ def test_messages_a_killed_consumer_held_go_back_to_their_queue(tmp_path):
     finally:
         server.kill()
         server.wait(timeout=10)
+
+
+@pytest.mark.skipif(not broker_url_configured(), reason="no Redis binary for this platform")
+def test_a_worker_still_busy_at_the_stop_hands_its_task_back_to_the_queue(tmp_path):
+    var = tmp_path / "var"
+    worker = (
+        "celery -A tests.slow_celery_app worker --concurrency=1 --loglevel=info "
+        "--without-mingle --without-gossip"
+    )
+    (tmp_path / "Procfile").write_text(f"worker: {worker}\n")
+    # The embedded Redis of the run's var/, and no Django in the worker.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE")
+    }
+    argv = [sys.executable, "-m", "config.supervisor", "--procfile", str(tmp_path / "Procfile"),
+            "worker"]  # fmt: skip
+    log = tmp_path / "supervisor.log"
+    with process_session(argv, log=log, cwd=ROOT, env={**env, "VAR_DIR": str(var)}) as run:
+        # Given the run's worker in the middle of a task longer than any grace
+        wait_for_text(log, "ready.", timeout=60)
+        os.environ["VAR_DIR"], previous = str(var), os.environ.get("VAR_DIR")
+        try:
+            from tests.slow_celery_app import sleep as slow_task
+
+            slow_task.delay(120)
+        finally:
+            os.environ.pop("VAR_DIR") if previous is None else os.environ.update(VAR_DIR=previous)
+        wait_for_text(log, "slow task started", timeout=30)
+
+        # When the run is stopped
+        os.killpg(run.pid, signal.SIGTERM)
+        left = wait_until_session_empty(run.pid, timeout=15)
+    assert left == [], log.read_text()
+    assert "worker still busy: cold shutdown" in log.read_text()
+
+    # Then the task waits in the queue for the next run (kept in the append-only file)
+    server = subprocess.Popen(EmbeddedRedis(var / "redis").command(), stdout=subprocess.DEVNULL)
+    try:
+        EmbeddedRedis(var / "redis").wait_until_up(alive=lambda: server.poll() is None)
+        client = Redis.from_url(EmbeddedRedis(var / "redis").cache_url)
+        assert (client.llen("celery"), client.hlen("unacked")) == (1, 0)
+    finally:
+        server.kill()
+        server.wait(timeout=10)
