@@ -123,7 +123,6 @@ def requeue_unacknowledged(broker_url: str) -> int:
 class Child:
     name: str
     argv: list[str]
-    restart: bool = True
     process: subprocess.Popen | None = None
     started_at: float = 0.0
     quick_exits: int = 0
@@ -132,7 +131,21 @@ class Child:
 
     @property
     def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+        """Whether the process has not exited.
+
+        An exited process is left unreaped (``Supervisor._reap``) so that its
+        pid, and so its process group's id, cannot be reused by another
+        process before the group's leftovers are killed.
+        """
+        if self.process is None or self.process.returncode is not None:
+            return False
+        if not hasattr(os, "waitid"):  # macOS
+            return self.process.poll() is None
+        try:
+            flags = os.WEXITED | os.WNOHANG | os.WNOWAIT
+            return os.waitid(os.P_PID, self.process.pid, flags) is None
+        except ChildProcessError:
+            return False
 
     @property
     def is_worker(self) -> bool:
@@ -255,10 +268,12 @@ class Supervisor:
             else:
                 child.process.send_signal(signum)
 
-    def _reaped(self, child: Child) -> None:
-        """Clean up after ``child`` exited: its group's leftovers, its pid file."""
-        # A worker's pool or gunicorn's workers may outlive their leader.
-        self._signal(child, signal.SIGKILL, group=True)
+    def _reap(self, child: Child) -> None:
+        """Clean up after ``child`` exited: its group's leftovers, its exit status, its pid file."""
+        if child.process.returncode is None:
+            # A worker's pool or gunicorn's workers may outlive their leader.
+            self._signal(child, signal.SIGKILL, group=True)
+            child.process.wait()
         with contextlib.suppress(FileNotFoundError):
             self._pid_file(child).unlink()
 
@@ -271,7 +286,7 @@ class Supervisor:
         now = time.monotonic()
         for child in children:
             if child.process is not None and child.restart_at is None and not child.running:
-                self._reaped(child)
+                self._reap(child)
                 lived = now - child.started_at
                 child.quick_exits = 0 if lived >= HEALTHY_AFTER_SECONDS else child.quick_exits + 1
                 delay = RESTART_BACKOFF_SECONDS[
@@ -325,14 +340,13 @@ class Supervisor:
             )
 
     def _run_setup(self, argv: list[str]) -> int:
-        child = Child("setup", argv, restart=False)
+        child = Child("setup", argv)
         self._start(child)
         while child.running:
             if self.stop_requested:
-                self._stop([child])
                 break
             self._pump(POLL_SECONDS)
-        self._reaped(child)
+        self._stop([child])
         return child.process.returncode
 
     def _wait(self, children, seconds: float) -> None:
@@ -342,11 +356,12 @@ class Supervisor:
                 return
             self._pump(0.05)
 
-    def _stop(self, children) -> None:
+    def _stop(self, children, *, grace: float = STOP_GRACE_SECONDS) -> None:
+        """Stop ``children``: SIGTERM, SIGQUIT to busy workers, SIGKILL to what is left."""
         running = [c for c in children if c.running]
         for child in running:
             self._signal(child, signal.SIGTERM)
-        self._wait(running, STOP_GRACE_SECONDS)
+        self._wait(running, grace)
         busy_workers = [c for c in running if c.running and c.is_worker]
         for child in busy_workers:
             self.say("system", f"{child.name} still busy: cold shutdown (its tasks go back)")
@@ -355,27 +370,18 @@ class Supervisor:
         for child in running:
             if child.running:
                 self.say("system", f"{child.name} did not stop: SIGKILL to its process group")
-            self._signal(child, signal.SIGKILL, group=True)
-        for child in running:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                child.process.wait(timeout=5)
+        for child in children:
+            if child.process is not None:
+                self._reap(child)
 
     def _stop_all(self) -> None:
-        others = [c for c in self.children if c.process is not None]
-        self._stop(others)
-        for child in others:
-            self._reaped(child)
+        self._stop(self.children)
         if self.redis is not None and self.redis.running:
             # After a warm or cold shutdown nothing is left unacknowledged;
             # after a SIGKILL, what the worker held goes back now, so it is
             # in the append-only file as queued work for the next run.
             self._requeue_if_no_worker()
-            self._signal(self.redis, signal.SIGTERM)
-            self._wait([self.redis], REDIS_STOP_SECONDS)
-            self._signal(self.redis, signal.SIGKILL, group=True)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.redis.process.wait(timeout=5)
-            self._reaped(self.redis)
+            self._stop([self.redis], grace=REDIS_STOP_SECONDS)
         self._pump(0)
 
     # The run --------------------------------------------------------------
