@@ -10,7 +10,10 @@ from config.embedded_redis import EmbeddedRedis
 
 app = Celery(
     "slow",
-    broker=EmbeddedRedis(Path(os.environ["VAR_DIR"]) / "redis").broker_url,
+    # Imported by the tests too, where the project's app must stay the current one.
+    set_as_current=False,
+    # The worker's: the supervisor's embedded Redis (a publisher passes its own connection).
+    broker=EmbeddedRedis(Path(os.environ.get("VAR_DIR", "var")) / "redis").broker_url,
     # As the project's tasks: acknowledged when they end, one at a time.
     task_acks_late=True,
     task_reject_on_worker_lost=True,

@@ -20,6 +20,8 @@ from config.supervisor import (
     running_pid,
 )
 from tests.processes import process_session, wait_for_text, wait_until_session_empty
+from tests.slow_celery_app import app as slow_app
+from tests.slow_celery_app import sleep as slow_task
 from tests.worker import broker_url_configured
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -199,13 +201,9 @@ def test_a_worker_still_busy_at_the_stop_hands_its_task_back_to_the_queue(tmp_pa
     with process_session(argv, log=log, cwd=ROOT, env={**env, "VAR_DIR": str(var)}) as run:
         # Given the run's worker in the middle of a task longer than any grace
         wait_for_text(log, "ready.", timeout=60)
-        os.environ["VAR_DIR"], previous = str(var), os.environ.get("VAR_DIR")
-        try:
-            from tests.slow_celery_app import sleep as slow_task
-
-            slow_task.delay(120)
-        finally:
-            os.environ.pop("VAR_DIR") if previous is None else os.environ.update(VAR_DIR=previous)
+        # Straight to the run's Redis: a CELERY_BROKER_URL of this process would win otherwise.
+        with slow_app.connection_for_write(EmbeddedRedis(var / "redis").broker_url) as connection:
+            slow_task.apply_async((120,), connection=connection)
         wait_for_text(log, "slow task started", timeout=30)
 
         # When the run is stopped
