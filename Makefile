@@ -4,21 +4,20 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.8
 PORT ?= 8000
+export PORT
 export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: run test install migrate lint format bench clean
 
-## run: install, migrate, seed demo data, start web + worker + beat (embedded defaults)
+## run: install, then config.supervisor: the embedded Redis (unless CELERY_BROKER_URL is
+## set), migrate, collectstatic and seed demo data, then web + worker + beat until Ctrl-C
 run: install
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	$(BIN)/python manage.py seed_demo
-	@echo ""
-	@echo "  Admin:   http://127.0.0.1:$(PORT)/admin/"
-	@echo "  API:     http://127.0.0.1:$(PORT)/api/v1/   (docs: /api/docs/)"
-	@echo ""
-	PORT=$(PORT) $(BIN)/honcho start web worker beat
+	exec $(BIN)/python -m config.supervisor \
+		--setup release \
+		--setup "python manage.py collectstatic --noinput --verbosity 0" \
+		--setup "python manage.py seed_demo" \
+		web worker beat
 
 ## test: create the environment if missing and run the whole suite
 test: install

@@ -148,3 +148,12 @@ def _empty_sms_outbox():
     from apps.core import sms
 
     sms.outbox.clear()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _test_redis_stopped_at_the_end():
+    """Stop the test run's own Redis, if a worker test started one (tests/worker.py)."""
+    yield
+    from tests.worker import stop_test_redis
+
+    stop_test_redis()

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,12 +15,68 @@ from django.conf import settings
 from django.db import connection
 
 from config.celery_app import app as celery_app
+from config.embedded_redis import EmbeddedRedisUnavailable, server_binary
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def broker_url_configured() -> bool:
-    return bool(os.environ.get("CELERY_BROKER_URL"))
+    """Return whether real workers can run: an external broker, or a Redis binary for our own."""
+    if os.environ.get("CELERY_BROKER_URL"):
+        return True
+    try:
+        server_binary()
+    except EmbeddedRedisUnavailable:
+        return False
+    return True
+
+
+class _TestRedis:
+    """The test run's own Redis (settings.TEST_REDIS), started on first use, stopped at the end."""
+
+    process: subprocess.Popen | None = None
+
+    @classmethod
+    def ensure_running(cls) -> None:
+        server = settings.TEST_REDIS
+        if server is None or (cls.process is not None and cls.process.poll() is None):
+            return
+        server.data_dir.mkdir(parents=True, exist_ok=True)
+        with open(server.data_dir / "server.log", "w") as log:
+            cls.process = subprocess.Popen(
+                server.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
+        server.wait_until_up(alive=lambda: cls.process.poll() is None)
+
+    @classmethod
+    def stop(cls) -> None:
+        if cls.process is None:
+            return
+        cls.process.terminate()
+        try:
+            cls.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            cls.process.kill()
+            cls.process.wait(timeout=10)
+        cls.process = None
+        shutil.rmtree(settings.TEST_REDIS.data_dir, ignore_errors=True)
+
+
+def worker_broker_url() -> str:
+    """Return the broker the tests' workers use, starting the test run's own Redis if it is that."""
+    _TestRedis.ensure_running()
+    return settings.CELERY_BROKER_URL
+
+
+def redis_cache_location() -> str:
+    """Return a redis-py URL of the tests' Redis (external, or the test run's own)."""
+    if settings.TEST_REDIS is None:
+        return os.environ["CELERY_BROKER_URL"]
+    _TestRedis.ensure_running()
+    return settings.TEST_REDIS.cache_url
+
+
+stop_test_redis = _TestRedis.stop
 
 
 def _database_url() -> str:
@@ -123,7 +180,7 @@ def celery_worker(
     every task to that queue (on ``broker_url`` if given), so code under test
     that calls ``.delay()`` really goes through the broker to the worker.
     """
-    broker_url = broker_url or settings.CELERY_BROKER_URL
+    broker_url = broker_url or worker_broker_url()
     worker = Worker(
         f"test-{uuid.uuid4().hex[:12]}", concurrency=concurrency, pool=pool,
         broker_url=broker_url, env=env, patches=patches,
@@ -188,7 +245,7 @@ class Beat:
 @contextmanager
 def celery_beat(*, broker_url: str | None = None):
     """Yield a started ``Beat`` sending to ``broker_url`` (default: the configured broker)."""
-    beat = Beat(broker_url=broker_url or settings.CELERY_BROKER_URL)
+    beat = Beat(broker_url=broker_url or worker_broker_url())
     try:
         beat.start()
         yield beat

@@ -1,11 +1,14 @@
 """Load the running system over HTTP: member sign-ups and T+0 orders, then the drain.
 
-Starts gunicorn (2 workers) and 2 Celery workers on loopback against the
-configured PostgreSQL and Redis, sends a mix of member sign-ups
+Starts the stack of ``make run`` (``config.supervisor``: gunicorn with 2
+workers and a Celery worker with 2 pool processes, on the embedded Redis
+unless ``CELERY_BROKER_URL`` is set) on loopback against the configured
+database, sends a mix of member sign-ups
 (``POST /api/v1/members/``) and paid orders (``POST /api/v1/orders/``, of a
 brand whose settlement terms are T+0) for a bounded time, then waits until the
 workers have assigned every member the load created and written and settled
-the commission entries of every order it sent.
+the commission entries of every order it sent. ``--kill-worker`` SIGKILLs the
+Celery worker as the load ends: the drain then includes its restart.
 
 gunicorn runs with ``API_SIGNUP_THROTTLE_RATE=off``: every sign-up carries the
 one integration token, and the production limit on it (600 a minute by
@@ -23,6 +26,7 @@ import json
 import os
 import random
 import resource
+import signal
 import socket
 import statistics
 import subprocess
@@ -45,6 +49,7 @@ from apps.customers.models import Membership
 from apps.demo.seed import demo_seed
 from apps.guides.models import Guide
 from apps.stores.models import Store
+from config.supervisor import running_pid
 
 ROOT = Path(settings.BASE_DIR)
 # Phone numbers of load-test members start with this prefix (never a demo one).
@@ -70,6 +75,9 @@ def add_arguments(parser):
     )
     parser.add_argument("--web-workers", type=int, default=2)
     parser.add_argument("--celery-workers", type=int, default=2)
+    parser.add_argument(
+        "--kill-worker", action="store_true", help="SIGKILL the Celery worker as the load ends"
+    )
 
 
 def _free_port() -> int:
@@ -87,6 +95,8 @@ def _start(command: list[str], env: dict, log_name: str):
 
 def _database_url() -> str:
     db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
     auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
     return f"postgres://{auth}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
 
@@ -114,7 +124,8 @@ def _cpu_seconds_by_kind(database: str) -> dict[str, float]:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        kind = next((k for k in ("gunicorn", "celery", "redis") if k in cmdline), "other")
+        kind = next((k for k in ("gunicorn", "celery", "redis", "valkey") if k in cmdline), "other")
+        kind = "redis" if kind == "valkey" else kind  # the embedded Redis
         if cmdline.startswith("postgres:") and f" {database} " in cmdline:
             kind = "postgres"  # a backend serving this benchmark's database
         if kind == "other" and entry.name == str(os.getpid()):
@@ -234,11 +245,10 @@ async def _send(*, clients, port, token, deadline, mix, results) -> None:
     )  # fmt: skip
 
 
-def run(*, stdout, seconds, clients, order_share, web_workers, celery_workers, **_options):
-    if connection.vendor != "postgresql" or not os.environ.get("CELERY_BROKER_URL"):
-        raise SystemExit(
-            "bench load needs DATABASE_URL=postgres://… and CELERY_BROKER_URL=redis://…"
-        )
+def run(
+    *, stdout, seconds, clients, order_share, web_workers, celery_workers, kill_worker=False,
+    **_options,
+):  # fmt: skip
     seconds, clients = max(1, min(seconds, MAX_SECONDS)), max(1, min(clients, MAX_CLIENTS))
     order_share = min(max(order_share, 0.0), 1.0)
     demo_seed()
@@ -256,21 +266,14 @@ def run(*, stdout, seconds, clients, order_share, web_workers, celery_workers, *
         "DJANGO_DEBUG": "false",
         "API_SIGNUP_THROTTLE_RATE": "off",
     }
-    bin_dir = Path(sys.executable).parent
+    # The stack of `make run` (config.supervisor: the embedded Redis unless
+    # CELERY_BROKER_URL is set, then the Procfile's web and worker), which
+    # restarts a worker that dies.
+    env.update(PORT=str(port), WEB_CONCURRENCY=str(web_workers),
+               CELERY_CONCURRENCY=str(celery_workers))  # fmt: skip
     processes = [
-        _start(
-            [str(bin_dir / "gunicorn"), "config.wsgi", "--preload", "--bind",
-             f"127.0.0.1:{port}", "--workers", str(web_workers)],
-            env, "load-web.log",
-        )
-    ] + [
-        _start(
-            [str(bin_dir / "celery"), "-A", "config", "worker", "--concurrency", "1",
-             "--hostname", f"load{number}@%h", "--loglevel", "warning"],
-            env, f"load-worker{number}.log",
-        )
-        for number in range(celery_workers)
-    ]  # fmt: skip
+        _start([sys.executable, "-m", "config.supervisor", "web", "worker"], env, "load-stack.log")
+    ]
     try:
         _wait_for_port(port)
         stdout.write(
@@ -287,6 +290,9 @@ def run(*, stdout, seconds, clients, order_share, web_workers, celery_workers, *
                   mix=mix, results=results)
         )  # fmt: skip
         load_ended = time.monotonic()
+        worker_pid = running_pid("worker", var=settings.VAR_DIR) if kill_worker else None
+        if worker_pid:
+            os.kill(worker_pid, signal.SIGKILL)
         cpu_after = _cpu_seconds_by_kind(database)
         client_after = resource.getrusage(resource.RUSAGE_SELF)
         drain = _wait_until_drained(load_ended, run_tag=run_tag)
@@ -339,6 +345,9 @@ def run(*, stdout, seconds, clients, order_share, web_workers, celery_workers, *
         "p99_ms": round(_percentile(latencies, 0.99) * 1000, 1),
         "errors": errors,
         "drain_seconds": None if drain is None else round(drain, 1),
+        "worker_killed": bool(worker_pid),
+        # Members still pending, orders without settled entries: (0, 0) once drained.
+        "outstanding": load_work_outstanding(run_tag=run_tag),
         "signups": len(by_kind["signup"]),
         "orders": len(by_kind["order"]),
     }

@@ -1,8 +1,8 @@
 """Settings shared by every environment, read from environment variables.
 
-With no environment set the project runs on embedded defaults: SQLite and a
-filesystem Celery broker under ``var/``. ``DATABASE_URL`` and
-``CELERY_BROKER_URL`` switch to PostgreSQL and Redis.
+With no environment set the project runs on embedded defaults: SQLite and an
+embedded Redis (``config.embedded_redis``) under ``var/``. ``DATABASE_URL`` and
+``CELERY_BROKER_URL`` switch to PostgreSQL and an external Redis.
 """
 
 import datetime as dt
@@ -10,6 +10,8 @@ from pathlib import Path
 
 import environ
 from django.utils.csp import CSP
+
+from config.embedded_redis import SUPERVISED_ENV, EmbeddedRedis
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
@@ -52,18 +54,27 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 # CACHES
 # ------------------------------------------------------------------------------
-# Holds the API's rate-limit counters. Behind several web workers they must be
-# shared, so Redis serves as the cache whenever one is configured: CACHE_URL,
-# else the Celery broker when that is Redis (keys prefixed apart from Celery's).
-# The embedded default keeps them in each process's memory, where each worker
-# counts on its own: the limit holds per worker.
+# Holds the API's rate-limit counters and the coalesced runs' "a run is
+# queued" keys, which every web worker and Celery worker must share: Redis
+# serves as the cache whenever there is one. CACHE_URL, else the Celery broker
+# when that is Redis, else the embedded Redis (keys prefixed apart from
+# Celery's). Only a command run by hand while the embedded Redis is stopped
+# keeps them in its own memory (see CELERY below).
+_BROKER_URL = env("CELERY_BROKER_URL", default="")
+EMBEDDED_REDIS = None if _BROKER_URL else EmbeddedRedis(VAR_DIR / "redis")
+# The supervisor (``make run``) starts the embedded Redis before anything it
+# supervises; a command run by hand (``seed_demo``, ``settle``, a shell) finds
+# it running or not.
+EMBEDDED_REDIS_UP = EMBEDDED_REDIS is not None and (
+    env.bool(SUPERVISED_ENV, default=False) or EMBEDDED_REDIS.is_up()
+)
 if env("CACHE_URL", default=""):
     CACHES = {"default": env.cache("CACHE_URL")}
-elif env("CELERY_BROKER_URL", default="").startswith(("redis://", "rediss://")):
+elif _BROKER_URL.startswith(("redis://", "rediss://")) or EMBEDDED_REDIS_UP:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": env("CELERY_BROKER_URL"),
+            "LOCATION": _BROKER_URL or EMBEDDED_REDIS.cache_url,
             "KEY_PREFIX": "scrm-cache",
         }
     }
@@ -274,32 +285,23 @@ SPECTACULAR_SETTINGS = {
 
 # CELERY
 # ------------------------------------------------------------------------------
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    _broker_dir = VAR_DIR / "celery" / "broker"
-    _broker_dir.mkdir(parents=True, exist_ok=True)
-    # Producer and consumer share one folder: the web process writes messages
-    # where the worker reads them.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir),
-        "data_folder_out": str(_broker_dir),
-        # Broadcast exchanges (worker control) live here too, not in the cwd.
-        "control_folder": str(VAR_DIR / "celery" / "control"),
-        # The folder is polled; the default second between polls caps a
-        # worker at about one message a second.
-        "polling_interval": 0.05,
-    }
-else:
-    # Tasks are acknowledged when they end (acks_late below). A message held
-    # by a worker that vanished (SIGKILL, out of memory, a lost host) goes
-    # back to the queue once unacknowledged this long, when a worker starts
-    # or sweeps (every ~100 s). It must exceed the longest run of a task, the
-    # hard time limit, or a slow task would be handed out twice at once. A
-    # pool process that dies under a live worker is requeued at once instead
-    # (reject_on_worker_lost).
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=35 * 60),
-    }
+CELERY_BROKER_URL = _BROKER_URL or EMBEDDED_REDIS.broker_url
+# A command run by hand while the embedded Redis is stopped (``make run`` is
+# not running) does the work it queues itself, inline after its commit: a
+# fresh machine can ``seed_demo`` or ``settle`` without a broker, and nothing
+# is started behind the user's back to outlive the command.
+CELERY_TASK_ALWAYS_EAGER = EMBEDDED_REDIS is not None and not EMBEDDED_REDIS_UP
+# Tasks are acknowledged when they end (acks_late below). A message held by a
+# worker that vanished (SIGKILL, out of memory, a lost host) goes back to the
+# queue once unacknowledged this long, when a worker starts or sweeps (every
+# ~100 s). It must exceed the longest run of a task, the hard time limit, or a
+# slow task would be handed out twice at once. A pool process that dies under
+# a live worker is requeued at once instead (reject_on_worker_lost), and on
+# the embedded Redis the supervisor hands a dead worker's messages back
+# before it starts the next one (config.supervisor).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=35 * 60),
+}
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default="django-db")
 CELERY_RESULT_EXTENDED = True
 CELERY_RESULT_EXPIRES = 7 * 24 * 3600

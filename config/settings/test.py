@@ -1,7 +1,11 @@
 """Test settings: fast hashing, eager Celery unless a test asks for a broker."""
 
+import os
+
+from config.embedded_redis import EmbeddedRedis
+
 from .base import *  # noqa: F403
-from .base import DATABASES, VAR_DIR, env
+from .base import DATABASES, EMBEDDED_REDIS, VAR_DIR, env
 
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="test-only-not-secret")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -16,6 +20,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # (tests/worker.py) must send its messages to the broker: TEST_TASKS_EAGER=false.
 CELERY_TASK_ALWAYS_EAGER = env.bool("TEST_TASKS_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True
+# With no CELERY_BROKER_URL those tests get a Redis of their own, started on
+# first use (tests/worker.py) on a socket of this test run, never the
+# embedded Redis a ``make run`` of the same checkout may be using.
+TEST_REDIS = (
+    EmbeddedRedis(VAR_DIR / f"test-redis-{os.getpid()}", persistent=False)
+    if EMBEDDED_REDIS is not None
+    else None
+)
+if TEST_REDIS is not None:
+    CELERY_BROKER_URL = TEST_REDIS.broker_url
 CELERY_RESULT_BACKEND = "cache+memory://"
 
 # Rate-limit counters in memory, emptied before each test (tests/conftest.py):

@@ -2,17 +2,16 @@
 
 import io
 import json
-import os
 import random
 from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 
 from apps.bench.load import PHONE_PREFIX, LoadMix, load_work_outstanding
 from tests.commissions.factories import CommissionPlanFactory, SettlementTermsFactory
 from tests.factories import GuideFactory, PendingMembershipFactory, StoreFactory
+from tests.worker import broker_url_configured
 
 RUN = "t1"
 
@@ -74,19 +73,22 @@ def test_sign_ups_use_the_load_prefix_and_orders_the_t0_brand(t0_brand):
 
 
 @pytest.mark.broker
-@pytest.mark.skipif(
-    connection.vendor != "postgresql"
-    or not os.environ.get("CELERY_BROKER_URL", "").startswith("redis://"),
-    reason="bench load starts gunicorn and Celery workers on PostgreSQL and Redis",
-)
+@pytest.mark.skipif(not broker_url_configured(), reason="no broker and no embedded Redis")
 @pytest.mark.django_db(transaction=True)
-def test_a_short_load_runs_end_to_end_and_drains():
+def test_a_short_load_with_a_killed_worker_runs_end_to_end_and_drains(
+    tmp_path, monkeypatch, settings
+):
+    # The stack's own var/ (an embedded Redis of its own, unless one is configured).
+    monkeypatch.setenv("VAR_DIR", str(tmp_path))
+    settings.VAR_DIR = tmp_path
     out = io.StringIO()
 
-    call_command("bench", "load", "--seconds", "3", "--clients", "2", stdout=out)
+    call_command("bench", "load", "--seconds", "3", "--clients", "2", "--kill-worker", stdout=out)
 
     summary = json.loads(out.getvalue().strip().splitlines()[-1])
     assert summary["bench"] == "load"
     assert summary["requests"] == summary["signups"] + summary["orders"] > 0
     assert summary["errors"] == 0
+    assert summary["worker_killed"] is True
     assert summary["drain_seconds"] is not None
+    assert summary["outstanding"] == [0, 0]

@@ -92,7 +92,7 @@ def test_production_passes_the_deploy_check():
     assert result.returncode == 0, result.stderr
 
 
-def test_rate_limits_and_the_cache_follow_the_environment():
+def test_rate_limits_and_the_cache_follow_the_environment(tmp_path):
     show = (
         "from django.conf import settings as s; "
         "print(s.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES']['member-signup'], "
@@ -112,10 +112,11 @@ def test_rate_limits_and_the_cache_follow_the_environment():
     )  # fmt: skip
     embedded = _manage(
         "shell", "-v", "0", "-c", show, **production,
-        CELERY_BROKER_URL="filesystem://",
+        CELERY_BROKER_URL="", VAR_DIR=str(tmp_path),
         API_SIGNUP_THROTTLE_RATE="off",
     )  # fmt: skip
 
-    # Several web workers share one count through Redis; embedded, each keeps its own.
+    # Several web workers share one count through Redis; a command run by hand
+    # while the embedded Redis is stopped keeps its own (tests/core/test_embedded_redis.py).
     assert with_redis.stdout.split() == ["300/s", "RedisCache", "8"], with_redis.stderr
     assert embedded.stdout.split() == ["None", "LocMemCache", "5"], embedded.stderr

@@ -12,6 +12,7 @@ import redis
 from django.core.management import call_command
 from django.db import connection
 
+from config.embedded_redis import server_binary
 from tests.worker import broker_url_configured
 
 requires_postgres_and_broker = [
@@ -99,7 +100,7 @@ class PrivateRedis:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+            [server_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
              "--save", "", "--appendonly", "no"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip

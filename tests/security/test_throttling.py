@@ -12,6 +12,7 @@ from apps.core.roles import Role
 from apps.core.throttling import MemberSignUpThrottle
 from tests.conftest import token_client
 from tests.factories import UserFactory
+from tests.worker import broker_url_configured, redis_cache_location
 
 pytestmark = pytest.mark.django_db
 
@@ -179,8 +180,11 @@ def test_the_sign_up_rate_can_be_switched_off(monkeypatch, store, integration_cl
 
 
 requires_redis = pytest.mark.skipif(
-    not os.environ.get("CELERY_BROKER_URL", "").startswith("redis://"),
-    reason="CELERY_BROKER_URL is not Redis: no shared cache to test",
+    not (
+        os.environ.get("CELERY_BROKER_URL", "").startswith("redis://")
+        or (not os.environ.get("CELERY_BROKER_URL") and broker_url_configured())
+    ),
+    reason="no Redis: CELERY_BROKER_URL is not Redis and there is no embedded one",
 )
 
 
@@ -188,11 +192,11 @@ requires_redis = pytest.mark.skipif(
 def test_sign_up_counts_are_shared_by_workers_through_redis(
     signup_rate, monkeypatch, store, integration_client
 ):
-    """A count kept in Redis (production, with Redis configured) is one count for
-    every web worker: a sign-up another worker took counts here too."""
+    """A count kept in Redis (production, and the embedded Redis of ``make run``) is one
+    count for every web worker: a sign-up another worker took counts here too."""
     redis_cache = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": os.environ["CELERY_BROKER_URL"],
+        "LOCATION": redis_cache_location(),
         "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
     }
     monkeypatch.setattr(MemberSignUpThrottle, "timer", staticmethod(lambda: 1_800_000_000.0))
