@@ -29,6 +29,7 @@ from apps.commissions.calculations import (
 from apps.commissions.models import (
     CommissionEntry,
     CommissionPlan,
+    EntryKind,
     Order,
     OrderLine,
     Refund,
@@ -207,7 +208,8 @@ def _load_orders(rng, *, orders, brands, stores, guide_ids):
         paid_at = day_start + dt.timedelta(seconds=rng.randrange(12 * 3600))
         order_rows.append(
             (f"BENCH-{i:08d}", brand.pk, store_id, guide, "", amount, Decimal(0), paid_at,
-             BUSINESS_DATE, False, guide, "order_guide" if guide else "none", "bench", now)
+             BUSINESS_DATE, False, guide, "order_guide" if guide else "none_no_membership", "bench",
+             now)
         )  # fmt: skip
         if i % REFUND_SHARE == 0:
             refund = quantize_money(amount * Decimal("0.3"))
@@ -314,7 +316,8 @@ def _naive(rng, *, sample: int, run_date: dt.date) -> float:
                 for entry in originals:
                     written.append(
                         CommissionEntry.objects.create(
-                            order=order, refund=refund, beneficiary=entry.beneficiary,
+                            kind=EntryKind.REFUND, order=order, refund=refund,
+                            beneficiary=entry.beneficiary,
                             guide_id=entry.guide_id, store_id=entry.store_id,
                             brand_id=entry.brand_id, business_date=refund.business_date,
                             base_amount=-_naive_clawback(
