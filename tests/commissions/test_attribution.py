@@ -388,3 +388,24 @@ def test_bound_guide_first_waits_for_the_binding_even_when_the_order_names_a_gui
 
     order.refresh_from_db()
     assert (order.attributed_guide, order.attribution_reason) == (recruiter, "bound_guide")
+
+
+@pytest.mark.parametrize(
+    ("named", "queries"),
+    [({"guide": True}, 6), ({"phone": True}, 7), ({"guide": True, "phone": True}, 6)],
+)
+def test_order_ingest_costs_no_more_queries_than_before(
+    brand, store, recruiter, django_assert_num_queries, named, queries
+):
+    # The same count as before attribution knew about bindings: the order
+    # looked up, the store's brand, the policy, the membership (only when the
+    # phone decides), and the insert in its savepoint.
+    fields = {"guide": recruiter} if named.get("guide") else {}
+    if named.get("phone"):
+        fields["member_phone"] = PHONE
+
+    with django_assert_num_queries(queries):
+        services.order_ingest(
+            order_no="COUNTED", brand=brand, store=store, amount=Decimal("1.00"),
+            paid_at=timezone.now(), **fields,
+        )  # fmt: skip

@@ -18,11 +18,11 @@ from apps.commissions.models import (
     Beneficiary,
     CommissionAdjustment,
     Order,
-    document_number_validator,
 )
 from apps.commissions.services.entries import cutoffs_lock
 from apps.commissions.services.orders import (
     DuplicateWithDifferentContent,
+    document_number_check,
     request_fingerprint,
     same_or_conflict,
 )
@@ -112,10 +112,7 @@ def commission_adjustment_create(
     existing = CommissionAdjustment.objects.filter(reference=reference).first()
     if existing is not None:
         return same_or_conflict(existing, request_hash), False
-    try:
-        document_number_validator(reference)
-    except ValidationError as exc:
-        raise ValidationError({"reference": exc.messages}) from exc
+    document_number_check(reference, field="reference")
     store = commission_adjustment_check(
         brand=brand, beneficiary=beneficiary, amount=amount, reason=reason, guide=guide,
         store=store, order=order,

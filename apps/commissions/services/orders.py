@@ -118,6 +118,14 @@ def _binding_of(membership: Membership | None) -> Binding | None:
     )
 
 
+def document_number_check(number: str, *, field: str) -> None:
+    """Refuse a number its URL could not carry (``document_number_validator``), naming ``field``."""
+    try:
+        document_number_validator(number)
+    except ValidationError as exc:
+        raise ValidationError({field: exc.messages}) from exc
+
+
 def _not_ahead_of_the_clock(moment: dt.datetime, *, field: str) -> None:
     if moment > timezone.now() + CLOCK_AHEAD_TOLERANCE:
         raise ValidationError(
@@ -246,10 +254,7 @@ def refund_create(
     existing = Refund.objects.filter(refund_no=refund_no).first()
     if existing is not None:
         return same_or_conflict(existing, fingerprint), False
-    try:
-        document_number_validator(refund_no)
-    except ValidationError as exc:
-        raise ValidationError({"refund_no": exc.messages}) from exc
+    document_number_check(refund_no, field="refund_no")
     if refunded_at < order.paid_at:
         raise ValidationError({"refunded_at": _("A refund cannot precede the payment.")})
     _not_ahead_of_the_clock(refunded_at, field="refunded_at")

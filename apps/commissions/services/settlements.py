@@ -232,6 +232,17 @@ def settlement_run(
         closing.append((daily, run_date))
     if SettlementMode.MONTHLY in modes:
         closing.append(([SettlementMode.MONTHLY], month_bounds(run_date)[0] - dt.timedelta(days=1)))
+    catch_up_since = run_date - dt.timedelta(days=ENTRY_CATCH_UP_DAYS)
+    if not dry_run:
+        # Before the run's transaction, each order in its own: re-attribution
+        # locks the order and then the brand's cutoffs, as the entry workers
+        # do, so it must not run under the run's exclusive cutoff lock (or
+        # hold orders locked for the length of a run). A dry run skips it.
+        # Imported here: re-attribution settles its T+0 entries with this
+        # module's functions, and the run is its one caller below it.
+        from apps.commissions.services.attribution import orders_attribution_catch_up
+
+        orders_attribution_catch_up(since=catch_up_since, until=run_date, brand=brand)
     with transaction.atomic():
         tokens = []
         with connection.cursor() as cursor:
@@ -243,12 +254,6 @@ def settlement_run(
                 # partial index rather than a scan of the day.
                 cursor.execute(render(SQL("ANALYZE {}").format(T["entry"])))
             cutoffs_lock(cursor, brand_ids=brand_ids, for_update=True)
-            # Imported here: re-attribution settles its T+0 entries with this
-            # module's functions, and the run is the one caller below it.
-            from apps.commissions.services.attribution import orders_attribution_catch_up
-
-            catch_up_since = run_date - dt.timedelta(days=ENTRY_CATCH_UP_DAYS)
-            orders_attribution_catch_up(since=catch_up_since, until=run_date, brand=brand)
             commission_entries_catch_up(since=catch_up_since, until=run_date, brand=brand)
             if closing:
                 run_token = uuid.uuid4().hex
