@@ -27,6 +27,7 @@ from apps.commissions.calculations import (
     plan_choose,
 )
 from apps.commissions.models import (
+    CommissionAdjustment,
     CommissionEntry,
     CommissionPlan,
     EntryKind,
@@ -34,6 +35,7 @@ from apps.commissions.models import (
     OrderLine,
     Refund,
     Settlement,
+    SettlementCutoff,
     SettlementTerms,
 )
 from apps.core.money import from_cents, quantize_money, to_cents
@@ -107,12 +109,15 @@ def run(*, stdout, orders, stores, guides, sample, seed, force, **_options) -> d
 def commission_data_wipe():
     models = [
         CommissionEntry,
+        CommissionAdjustment,
         Settlement,
         Refund,
         OrderLine,
         Order,
         CommissionPlan,
         SettlementTerms,
+        # A previous run's cutoff would send this run's entries past its close.
+        SettlementCutoff,
     ]
     with transaction.atomic():
         if connection.vendor == "postgresql":
