@@ -2,6 +2,7 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from apps.commissions.views import (
+    CommissionAdjustmentViewSet,
     CommissionEntryViewSet,
     CommissionPlanViewSet,
     CommissionReportView,
@@ -24,6 +25,9 @@ router.register("members", MembershipViewSet, basename="member")
 router.register("orders", OrderViewSet, basename="order")
 router.register("commission-plans", CommissionPlanViewSet, basename="commission-plan")
 router.register("settlement-terms", SettlementTermsViewSet, basename="settlement-terms")
+router.register(
+    "commission-adjustments", CommissionAdjustmentViewSet, basename="commission-adjustment"
+)
 router.register("commission-entries", CommissionEntryViewSet, basename="commission-entry")
 router.register("settlements", SettlementViewSet, basename="settlement")
 router.register("follow-ups", FollowUpViewSet, basename="follow-up")

@@ -211,7 +211,8 @@ def _exact(rng, brand, sample) -> bool:
     ids = np.array([s[0] for s in stores])
     lats = np.array([s[2] for s in stores])
     lngs = np.array([s[3] for s in stores])
-    radii = np.array([np.inf if s[4] is None else s[4] for s in stores])
+    reach = brand.max_assign_km or np.inf
+    radii = np.array([min(np.inf if s[4] is None else s[4], reach) for s in stores])
     assigned = list(
         Membership.objects.filter(brand=brand, latitude__isnull=False).values_list(
             "pk", "latitude", "longitude", "store_id"

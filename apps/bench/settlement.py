@@ -27,12 +27,15 @@ from apps.commissions.calculations import (
     plan_choose,
 )
 from apps.commissions.models import (
+    CommissionAdjustment,
     CommissionEntry,
     CommissionPlan,
+    EntryKind,
     Order,
     OrderLine,
     Refund,
     Settlement,
+    SettlementCutoff,
     SettlementTerms,
 )
 from apps.core.money import from_cents, quantize_money, to_cents
@@ -109,12 +112,15 @@ def run(*, stdout, orders, stores, guides, sample, seed, force, **_options) -> d
 def commission_data_wipe():
     models = [
         CommissionEntry,
+        CommissionAdjustment,
         Settlement,
         Refund,
         OrderLine,
         Order,
         CommissionPlan,
         SettlementTerms,
+        # A previous run's cutoff would send this run's entries past its close.
+        SettlementCutoff,
     ]
     with transaction.atomic():
         if connection.vendor == "postgresql":
@@ -210,7 +216,8 @@ def _load_orders(rng, *, orders, brands, stores, guide_ids):
         paid_at = day_start + dt.timedelta(seconds=rng.randrange(12 * 3600))
         order_rows.append(
             (f"BENCH-{i:08d}", brand.pk, store_id, guide, "", amount, Decimal(0), paid_at,
-             BUSINESS_DATE, False, guide, "order_guide" if guide else "none", "bench", now)
+             BUSINESS_DATE, False, guide, "order_guide" if guide else "none_no_membership", "bench",
+             now)
         )  # fmt: skip
         if i % REFUND_SHARE == 0:
             refund = quantize_money(amount * Decimal("0.3"))
@@ -317,7 +324,8 @@ def _naive(rng, *, sample: int, run_date: dt.date) -> float:
                 for entry in originals:
                     written.append(
                         CommissionEntry.objects.create(
-                            order=order, refund=refund, beneficiary=entry.beneficiary,
+                            kind=EntryKind.REFUND, order=order, refund=refund,
+                            beneficiary=entry.beneficiary,
                             guide_id=entry.guide_id, store_id=entry.store_id,
                             brand_id=entry.brand_id, business_date=refund.business_date,
                             base_amount=-_naive_clawback(

@@ -1,5 +1,8 @@
 """The reference arithmetic of the ledger, over plain values: no ORM, exhaustively tested.
 
+Also the attribution rule (``binding_credit``): which guide a member's
+binding credits with an order, from the facts alone.
+
 Money is CNY with two decimals, rounded half up once per ledger entry
 (``apps.core.money``). The bulk SQL (``apps.commissions.sql``) computes the
 same formulas in integer cents and chooses plans by the same rule; the
@@ -12,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from apps.commissions.models import AttributionReason  # the choices only, no queries
 from apps.core.money import quantize_money
 
 PERCENT = Decimal(100)
@@ -94,3 +98,52 @@ def month_bounds(day: dt.date) -> tuple[dt.date, dt.date]:
     """Return the first and last day of ``day``'s month."""
     last = calendar.monthrange(day.year, day.month)[1]
     return day.replace(day=1), day.replace(day=last)
+
+
+@dataclass(frozen=True)
+class Binding:
+    """A membership's facts as attribution sees them (``status`` as ``Membership.Status``)."""
+
+    status: str
+    has_guide: bool
+    joined_at: dt.datetime
+    bound_at: dt.datetime | None
+
+
+def binding_credit(
+    binding: Binding | None,
+    *,
+    paid_at: dt.datetime,
+    binding_days: int | None,
+    till_grace: dt.timedelta,
+) -> str:
+    """Return the reason a member's binding gives for an order paid at ``paid_at``.
+
+    ``bound_guide`` and ``bound_at_till`` credit the bound guide; the other
+    reasons credit none (``pending_membership``: not yet known). An order
+    paid at most ``till_grace`` before the binding made at sign-up is the
+    till case: the shopper joined through the guide's QR code while paying.
+    The first binding dates from the sign-up (``bound_at == joined_at``);
+    a later move to another guide (a handover, a manual move) does not reach
+    back to orders paid before it.
+    """
+    reason = AttributionReason
+    if binding is None:
+        return reason.NONE_NO_MEMBERSHIP
+    if binding.status == "pending":
+        return reason.PENDING_MEMBERSHIP
+    if not binding.has_guide:
+        return reason.NONE_NO_BOUND_GUIDE
+    if binding.bound_at is None:
+        # Bound before bind times were kept: for ever, unless a window applies.
+        return reason.BOUND_GUIDE if binding_days is None else reason.NONE_BINDING_EXPIRED
+    if paid_at >= binding.bound_at:
+        if binding_days is not None and paid_at > binding.bound_at + dt.timedelta(
+            days=binding_days
+        ):
+            return reason.NONE_BINDING_EXPIRED
+        return reason.BOUND_GUIDE
+    at_sign_up = binding.bound_at <= binding.joined_at
+    if at_sign_up and paid_at >= binding.bound_at - till_grace:
+        return reason.BOUND_AT_TILL
+    return reason.NONE_PAID_BEFORE_BINDING

@@ -16,7 +16,7 @@ class CommissionEntryFilter(django_filters.FilterSet):
 
     class Meta:
         model = CommissionEntry
-        fields = ["beneficiary", "mode"]
+        fields = ["kind", "beneficiary", "mode"]
 
     def filter_status(self, queryset, name, value):
         return entries_with_status(queryset, value)

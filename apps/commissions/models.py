@@ -1,13 +1,34 @@
 """The commission ledger: plans and terms, orders and refunds, entries and settlements."""
 
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, RegexValidator
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from apps.core.money import HALF_CENT, MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 from apps.guides.models import Guide
 from apps.stores.models import Brand, Store
+
+# Order and refund numbers travel as a path segment of the refunds URL
+# (``/orders/<order_no>/refunds/``): letters, digits and the characters a path
+# segment carries as they are (RFC 3986), never "/", "%", "?", "#", spaces, or
+# a bare "." or "..", which a client would resolve away.
+document_number_validator = RegexValidator(
+    r"^(?!\.{1,2}$)[A-Za-z0-9._~!$&'()*+,;=:@-]+$",
+    _(
+        "Use letters, digits and . _ ~ - : @ ! $ & ' ( ) * + , ; = only: the number is part "
+        "of a URL path."
+    ),
+)
+
+# A shopper who joins through a guide's QR code while paying: an order paid up
+# to this many minutes before the binding still credits that guide.
+DEFAULT_TILL_GRACE_MINUTES = 30
+MAX_TILL_GRACE_MINUTES = 24 * 60
 
 # Single amounts are capped so that the integer-cent arithmetic of the bulk
 # SQL (cents × cents) fits in 64 bits.
@@ -62,11 +83,26 @@ class BrandCommissionPolicy(models.Model):
         choices=AttributionPolicy.choices,
         default=AttributionPolicy.ORDER_GUIDE_FIRST,
     )
+    till_grace_minutes = models.PositiveIntegerField(
+        _("till grace (minutes)"),
+        default=DEFAULT_TILL_GRACE_MINUTES,
+        validators=[MaxValueValidator(MAX_TILL_GRACE_MINUTES)],
+        help_text=_(
+            "A shopper who joins through a guide's QR code while paying: an order paid up "
+            "to this many minutes before the binding still credits that guide."
+        ),
+    )
     history = HistoricalRecords(verbose_name=_("brand commission policy history"))
 
     class Meta:
         verbose_name = _("brand commission policy")
         verbose_name_plural = _("brand commission policies")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(till_grace_minutes__lte=MAX_TILL_GRACE_MINUTES),
+                name="policy_till_grace_within_a_day",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.brand.code}: {self.attribution_policy}"
@@ -164,6 +200,15 @@ class CommissionPlan(models.Model):
                 & Q(store_rate__gte=0, store_rate__lte=100),
                 name="plan_rates_are_percentages",
             ),
+            # Rates have two decimals, so a tolerance of half a hundredth
+            # means at most 100 % on PostgreSQL and survives SQLite's floats.
+            models.CheckConstraint(
+                condition=Q(guide_rate__lte=Value(Decimal("100.005")) - F("store_rate")),
+                name="plan_rates_within_the_sale",
+                violation_error_message=_(
+                    "The guide rate and the store rate together must not exceed 100 %."
+                ),
+            ),
             models.CheckConstraint(
                 condition=Q(valid_to__isnull=True) | Q(valid_to__gte=F("valid_from")),
                 name="plan_valid_to_after_from",
@@ -187,13 +232,46 @@ class CommissionPlan(models.Model):
         return f"{self.brand.code} {scope}/{self.category or '*'} from {self.valid_from}"
 
 
-class Order(models.Model):
-    class AttributionReason(models.TextChoices):
-        ORDER_GUIDE = "order_guide", _("Guide named on the order")
-        BOUND_GUIDE = "bound_guide", _("Member's bound guide")
-        NONE = "none", _("No guide")
+class AttributionReason(models.TextChoices):
+    """Which guide earns on an order and why, in the order API's words.
 
-    order_no = models.CharField(_("order no."), max_length=64, unique=True)
+    The reasons without a guide start with ``none``, except
+    ``pending_membership``: the member's binding is still being made, and
+    the order is attributed again when it lands.
+    """
+
+    ORDER_GUIDE = "order_guide", _("Guide named on the order")
+    BOUND_GUIDE = "bound_guide", _("Member's bound guide")
+    BOUND_AT_TILL = "bound_at_till", _("Guide who signed the member up at the till")
+    PENDING_MEMBERSHIP = "pending_membership", _("Waiting for the member's binding")
+    NONE_NO_MEMBERSHIP = "none_no_membership", _("No guide: not a member of the brand")
+    NONE_PAID_BEFORE_BINDING = (
+        "none_paid_before_binding",
+        _("No guide: paid before the member was bound"),
+    )
+    NONE_BINDING_EXPIRED = "none_binding_expired", _("No guide: the binding window is over")
+    NONE_NO_BOUND_GUIDE = "none_no_bound_guide", _("No guide: the member has no guide")
+
+
+# Reasons of an order that credits no guide.
+ATTRIBUTION_WITHOUT_GUIDE = [
+    reason for reason in AttributionReason.values if reason.startswith("none")
+] + [AttributionReason.PENDING_MEMBERSHIP.value]
+# Reasons a member's binding landing later may change: the membership was
+# still pending, or not there yet when the order arrived (it was paid at the
+# till a moment before the sign-up reached the system).
+ATTRIBUTION_REFRESHABLE = [
+    AttributionReason.PENDING_MEMBERSHIP.value,
+    AttributionReason.NONE_NO_MEMBERSHIP.value,
+]
+
+
+class Order(models.Model):
+    AttributionReason = AttributionReason
+
+    order_no = models.CharField(
+        _("order no."), max_length=64, unique=True, validators=[document_number_validator]
+    )
     brand = models.ForeignKey(
         Brand, verbose_name=_("brand"), on_delete=models.PROTECT, related_name="orders"
     )
@@ -223,7 +301,7 @@ class Order(models.Model):
         related_name="attributed_orders",
     )
     attribution_reason = models.CharField(
-        _("attribution"), max_length=16, choices=AttributionReason.choices
+        _("attribution"), max_length=32, choices=AttributionReason.choices
     )
     request_hash = models.CharField(_("request fingerprint"), max_length=64, editable=False)
     created_at = models.DateTimeField(_("received at"), auto_now_add=True)
@@ -240,6 +318,13 @@ class Order(models.Model):
                 condition=~Q(member_phone=""),
                 name="order_member_idx",
             ),
+            # The orders a member's binding may still credit to a guide: found
+            # by the member's phone when the binding lands.
+            models.Index(
+                fields=["member_phone", "brand"],
+                condition=Q(attribution_reason__in=ATTRIBUTION_REFRESHABLE) & ~Q(member_phone=""),
+                name="order_attribution_open_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="order_amount_positive"),
@@ -248,8 +333,14 @@ class Order(models.Model):
                 name="order_refunds_within_amount",
             ),
             models.CheckConstraint(
-                condition=Q(attribution_reason="none", attributed_guide__isnull=True)
-                | (~Q(attribution_reason="none") & Q(attributed_guide__isnull=False)),
+                condition=Q(
+                    attribution_reason__in=ATTRIBUTION_WITHOUT_GUIDE,
+                    attributed_guide__isnull=True,
+                )
+                | (
+                    ~Q(attribution_reason__in=ATTRIBUTION_WITHOUT_GUIDE)
+                    & Q(attributed_guide__isnull=False)
+                ),
                 name="order_attribution_has_reason",
             ),
         ]
@@ -281,7 +372,9 @@ class OrderLine(models.Model):
 
 
 class Refund(models.Model):
-    refund_no = models.CharField(_("refund no."), max_length=64, unique=True)
+    refund_no = models.CharField(
+        _("refund no."), max_length=64, unique=True, validators=[document_number_validator]
+    )
     order = models.ForeignKey(
         Order, verbose_name=_("order"), on_delete=models.PROTECT, related_name="refunds"
     )
@@ -450,6 +543,84 @@ class SettlementCutoff(models.Model):
         return f"{self.brand_id} {self.mode} ≤ {self.closed_through}"
 
 
+class CommissionAdjustment(models.Model):
+    """HQ's correction of what someone earned: the one way to change the past.
+
+    Written once, with who and why, and booked as one ledger entry of kind
+    ``adjustment`` that is settled like any other by the beneficiary's terms.
+    ``reference`` is the client's idempotency key: the same body again is
+    answered with this row, another body is a conflict.
+    """
+
+    reference = models.CharField(
+        _("reference"), max_length=64, unique=True, validators=[document_number_validator]
+    )
+    brand = models.ForeignKey(
+        Brand, verbose_name=_("brand"), on_delete=models.PROTECT, related_name="+"
+    )
+    beneficiary = models.CharField(_("beneficiary"), max_length=8, choices=Beneficiary.choices)
+    guide = models.ForeignKey(
+        Guide,
+        verbose_name=_("guide"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="commission_adjustments",
+    )
+    store = models.ForeignKey(
+        Store,
+        verbose_name=_("store"),
+        on_delete=models.PROTECT,
+        related_name="commission_adjustments",
+        help_text=_("The store paid, or the store of the guide paid."),
+    )
+    order = models.ForeignKey(
+        Order,
+        verbose_name=_("order"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="adjustments",
+    )
+    amount = money_field(_("amount"), help_text=_("Negative to take back."))
+    business_date = models.DateField(_("business date"))
+    reason = models.TextField(_("reason"), max_length=500)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    request_hash = models.CharField(_("request fingerprint"), max_length=64, editable=False)
+    created_at = models.DateTimeField(_("written at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("commission adjustment")
+        verbose_name_plural = _("commission adjustments")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="adjustment_amount_not_zero"),
+            models.CheckConstraint(condition=~Q(reason=""), name="adjustment_has_reason"),
+            models.CheckConstraint(
+                condition=Q(beneficiary="guide", guide__isnull=False)
+                | Q(beneficiary="store", guide__isnull=True),
+                name="adjustment_beneficiary_matches",
+            ),
+        ]
+
+    def __str__(self):
+        return self.reference
+
+
+class EntryKind(models.TextChoices):
+    """What wrote a ledger entry. A new kind (a bonus) joins the constraint below."""
+
+    ORDER = "order", _("Sale")
+    REFUND = "refund", _("Refund clawback")
+    BOUND_GUIDE_LATE = "bound_guide_late", _("Bound guide, credited after the binding landed")
+    ADJUSTMENT = "adjustment", _("Adjustment")
+
+
 class CommissionEntry(models.Model):
     """One append-only ledger line: who earns how much from which order or refund.
 
@@ -464,13 +635,23 @@ class CommissionEntry(models.Model):
     set-based insert of a sale day (see docs/benchmarks.md).
     """
 
+    kind = models.CharField(
+        _("kind"),
+        max_length=16,
+        choices=EntryKind.choices,
+        default=EntryKind.ORDER,
+        db_default=EntryKind.ORDER,
+    )
     order = models.ForeignKey(
         Order,
         verbose_name=_("order"),
+        null=True,
+        blank=True,
         on_delete=models.PROTECT,
         related_name="entries",
         db_index=False,  # the unique constraint below leads with the order
         db_constraint=False,
+        help_text=_("Empty for an adjustment: its order, if any, is on the adjustment."),
     )
     refund = models.ForeignKey(
         Refund,
@@ -480,6 +661,16 @@ class CommissionEntry(models.Model):
         on_delete=models.PROTECT,
         related_name="entries",
         db_index=False,  # the unique constraint below leads with the refund
+        db_constraint=False,
+    )
+    adjustment = models.ForeignKey(
+        CommissionAdjustment,
+        verbose_name=_("adjustment"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="entries",
+        db_index=False,  # the unique constraint below is the index
         db_constraint=False,
     )
     beneficiary = models.CharField(_("beneficiary"), max_length=8, choices=Beneficiary.choices)
@@ -514,6 +705,8 @@ class CommissionEntry(models.Model):
     plan = models.ForeignKey(
         CommissionPlan,
         verbose_name=_("plan"),
+        null=True,
+        blank=True,
         on_delete=models.PROTECT,
         related_name="entries",
         db_index=False,
@@ -549,13 +742,50 @@ class CommissionEntry(models.Model):
                 condition=Q(refund__isnull=False),
                 name="entry_once_per_refund",
             ),
+            models.UniqueConstraint(
+                fields=["adjustment"],
+                condition=Q(adjustment__isnull=False),
+                name="entry_once_per_adjustment",
+            ),
+            # Each kind has its source: an order share has its order and plan,
+            # a clawback its refund too, an adjustment only the adjustment
+            # (so the order and refund keys above never see it).
+            models.CheckConstraint(
+                condition=Q(
+                    kind__in=[EntryKind.ORDER, EntryKind.BOUND_GUIDE_LATE],
+                    order__isnull=False,
+                    refund__isnull=True,
+                    adjustment__isnull=True,
+                    plan__isnull=False,
+                )
+                | Q(
+                    kind=EntryKind.REFUND,
+                    order__isnull=False,
+                    refund__isnull=False,
+                    adjustment__isnull=True,
+                    plan__isnull=False,
+                )
+                | Q(
+                    kind=EntryKind.ADJUSTMENT,
+                    order__isnull=True,
+                    refund__isnull=True,
+                    adjustment__isnull=False,
+                    plan__isnull=True,
+                ),
+                name="entry_kind_matches_source",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=EntryKind.BOUND_GUIDE_LATE) | Q(beneficiary="guide"),
+                name="entry_late_is_the_guides",
+            ),
             models.CheckConstraint(
                 condition=Q(beneficiary="guide", guide__isnull=False)
                 | Q(beneficiary="store", guide__isnull=True),
                 name="entry_beneficiary_matches",
             ),
             models.CheckConstraint(
-                condition=Q(refund__isnull=True, amount__gte=0)
+                condition=Q(kind=EntryKind.ADJUSTMENT)
+                | Q(refund__isnull=True, amount__gte=0)
                 | Q(refund__isnull=False, amount__lte=0),
                 name="entry_sign_matches_source",
             ),
@@ -572,4 +802,6 @@ class CommissionEntry(models.Model):
         ]
 
     def __str__(self):
+        if self.kind == EntryKind.ADJUSTMENT:
+            return f"adjustment {self.adjustment_id} {self.beneficiary} {self.amount}"
         return f"{self.order_id}/{self.refund_id or '-'} {self.beneficiary} {self.amount}"

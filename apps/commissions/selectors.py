@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet, Sum, TextChoices
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from apps.commissions.models import CommissionEntry, Settlement
+from apps.commissions.models import CommissionAdjustment, CommissionEntry, Settlement
 from apps.commissions.sql.checks import LedgerScope, ledger_checks, ledger_counts
 from apps.core.money import ZERO, from_cents, money_from_db
 from apps.core.scoping import Scope, scope_queryset
@@ -98,10 +98,16 @@ def commission_summary(*, scope: Scope, today: dt.date) -> CommissionSummary:
 def commission_entry_list(*, scope: Scope) -> QuerySet[CommissionEntry]:
     return scope_queryset(
         CommissionEntry.objects.select_related(
-            "order", "refund", "guide", "store", "brand", "settlement"
+            "order", "refund", "guide", "store", "brand", "settlement", "adjustment__order"
         ),
         scope,
     )
+
+
+def commission_adjustment_list() -> QuerySet[CommissionAdjustment]:
+    return CommissionAdjustment.objects.select_related(
+        "brand", "guide", "store", "order", "actor"
+    ).prefetch_related("entries")
 
 
 def settlement_list(*, scope: Scope) -> QuerySet[Settlement]:

@@ -8,11 +8,14 @@ from apps.commissions.models import (
     ORDER_AMOUNT_MAX_DIGITS,
     RATE_DECIMAL_PLACES,
     RATE_MAX_DIGITS,
+    Beneficiary,
+    CommissionAdjustment,
     CommissionEntry,
     CommissionPlan,
     Order,
     Settlement,
     SettlementTerms,
+    document_number_validator,
 )
 from apps.commissions.reports import Grouping, ReportFilters
 from apps.commissions.selectors import EntryStatus
@@ -68,8 +71,13 @@ class OrderLineInputSerializer(serializers.Serializer):
     )
 
 
+def document_number_field(**kwargs) -> serializers.CharField:
+    """An order, refund or adjustment number: a URL path segment (``document_number_validator``)."""
+    return serializers.CharField(max_length=64, validators=[document_number_validator], **kwargs)
+
+
 class OrderInputSerializer(serializers.Serializer):
-    order_no = serializers.CharField(max_length=64)
+    order_no = document_number_field()
     brand = brand_code_field()
     store = store_code_field()
     guide = guide_employee_no_field(required=False, allow_null=True)
@@ -80,7 +88,7 @@ class OrderInputSerializer(serializers.Serializer):
 
 
 class RefundInputSerializer(serializers.Serializer):
-    refund_no = serializers.CharField(max_length=64)
+    refund_no = document_number_field()
     amount = amount_field()
     refunded_at = AwareDateTimeField()
 
@@ -92,12 +100,23 @@ class OrderSerializer(serializers.ModelSerializer):
     attributed_guide = serializers.SlugRelatedField(
         slug_field="employee_no", read_only=True, allow_null=True
     )
+    attribution_note = serializers.CharField(
+        source="get_attribution_reason_display",
+        read_only=True,
+        help_text="attribution_reason in words. order_guide: the guide on the order; "
+        "bound_guide: the member's bound guide; bound_at_till: the guide the member signed "
+        "up with at the till, shortly after paying; pending_membership: no guide yet, the "
+        "member's binding is being made and the order is attributed again when it lands; "
+        "none_no_membership, none_paid_before_binding, none_binding_expired, "
+        "none_no_bound_guide: no guide earns (the store still does).",
+    )
 
     class Meta:
         model = Order
         fields = [
             "order_no", "brand", "store", "guide", "amount", "refunded_amount", "paid_at",
-            "business_date", "attributed_guide", "attribution_reason", "created_at",
+            "business_date", "attributed_guide", "attribution_reason", "attribution_note",
+            "created_at",
         ]  # fmt: skip
 
 
@@ -111,6 +130,13 @@ class RefundSerializer(serializers.Serializer):
     business_date = serializers.DateField()
 
 
+def rate_input_field(**kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(
+        max_digits=RATE_MAX_DIGITS, decimal_places=RATE_DECIMAL_PLACES, min_value=Decimal(0),
+        max_value=Decimal(100), **kwargs,
+    )  # fmt: skip
+
+
 class CommissionPlanSerializer(serializers.ModelSerializer):
     brand = brand_code_field()
     store = store_code_field(required=False, allow_null=True)
@@ -119,14 +145,8 @@ class CommissionPlanSerializer(serializers.ModelSerializer):
     store_kind = serializers.CharField(
         required=False, allow_blank=True, default="", help_text="direct, franchise or distributor"
     )
-    guide_rate = serializers.DecimalField(
-        max_digits=RATE_MAX_DIGITS, decimal_places=RATE_DECIMAL_PLACES, min_value=Decimal(0),
-        max_value=Decimal(100),
-    )  # fmt: skip
-    store_rate = serializers.DecimalField(
-        max_digits=RATE_MAX_DIGITS, decimal_places=RATE_DECIMAL_PLACES, min_value=Decimal(0),
-        max_value=Decimal(100),
-    )  # fmt: skip
+    guide_rate = rate_input_field(help_text="Percent; guide and store rates add up to 100 at most.")
+    store_rate = rate_input_field(help_text="Percent; guide and store rates add up to 100 at most.")
 
     def validate_store_kind(self, value):
         if value and value not in Store.Kind.values:
@@ -140,6 +160,59 @@ class CommissionPlanSerializer(serializers.ModelSerializer):
             "valid_from", "valid_to", "specificity",
         ]  # fmt: skip
         read_only_fields = ["id", "specificity"]
+
+
+class CommissionAdjustmentInputSerializer(serializers.Serializer):
+    reference = document_number_field(
+        help_text="Your key for this adjustment: the same body again answers 200, another body 409."
+    )
+    brand = brand_code_field()
+    beneficiary = serializers.ChoiceField(choices=Beneficiary.choices)
+    guide = guide_employee_no_field(
+        required=False, allow_null=True, help_text="The guide paid (beneficiary guide)."
+    )
+    store = store_code_field(
+        required=False, allow_null=True, help_text="The store paid (beneficiary store)."
+    )
+    order = serializers.SlugRelatedField(
+        slug_field="order_no", queryset=Order.objects.all(), required=False, allow_null=True,
+        help_text="The order it corrects, if any.",
+    )  # fmt: skip
+    amount = serializers.DecimalField(
+        max_digits=ORDER_AMOUNT_MAX_DIGITS,
+        decimal_places=MONEY_DECIMAL_PLACES,
+        help_text="Signed: negative takes back.",
+    )
+    reason = serializers.CharField(max_length=500)
+
+
+class CommissionAdjustmentSerializer(serializers.ModelSerializer):
+    brand = serializers.CharField(source="brand.code")
+    guide = serializers.CharField(source="guide.employee_no", default=None, allow_null=True)
+    store = serializers.CharField(source="store.code")
+    order = serializers.CharField(source="order.order_no", default=None, allow_null=True)
+    actor = serializers.CharField(source="actor.username")
+    entry = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CommissionAdjustment
+        fields = [
+            "id", "reference", "brand", "beneficiary", "guide", "store", "order", "amount",
+            "business_date", "reason", "actor", "created_at", "entry",
+        ]  # fmt: skip
+
+    def get_entry(self, adjustment) -> int | None:
+        entries = list(adjustment.entries.all())
+        return entries[0].pk if entries else None
+
+
+class PlanSuccessorSerializer(serializers.Serializer):
+    valid_from = serializers.DateField(
+        help_text="First day of the successor; the plan ends the day before."
+    )
+    valid_to = serializers.DateField(required=False, allow_null=True, default=None)
+    guide_rate = rate_input_field()
+    store_rate = rate_input_field()
 
 
 class SettlementTermsSerializer(serializers.ModelSerializer):
@@ -157,8 +230,12 @@ class SettlementTermsSerializer(serializers.ModelSerializer):
 
 
 class CommissionEntrySerializer(serializers.ModelSerializer):
-    order_no = serializers.CharField(source="order.order_no")
+    order_no = serializers.SerializerMethodField()
     refund_no = serializers.CharField(source="refund.refund_no", default=None, allow_null=True)
+    adjustment = serializers.CharField(source="adjustment.reference", default=None, allow_null=True)
+    adjustment_reason = serializers.CharField(
+        source="adjustment.reason", default=None, allow_null=True
+    )
     brand = serializers.CharField(source="brand.code")
     store = serializers.CharField(source="store.code")
     guide = serializers.CharField(source="guide.employee_no", default=None, allow_null=True)
@@ -166,10 +243,15 @@ class CommissionEntrySerializer(serializers.ModelSerializer):
     class Meta:
         model = CommissionEntry
         fields = [
-            "id", "order_no", "refund_no", "beneficiary", "guide", "store", "brand", "category",
-            "business_date", "base_amount", "plan", "rate", "amount", "mode", "settlement",
-            "created_at",
+            "id", "kind", "order_no", "refund_no", "adjustment", "adjustment_reason",
+            "beneficiary", "guide", "store", "brand", "category", "business_date", "base_amount",
+            "plan", "rate", "amount", "mode", "settlement", "created_at",
         ]  # fmt: skip
+
+    def get_order_no(self, entry) -> str | None:
+        """The order the entry comes from (an adjustment's: the order it corrects, if any)."""
+        order = entry.adjustment.order if entry.adjustment_id else entry.order
+        return order.order_no if order is not None else None
 
 
 class SettlementSerializer(serializers.ModelSerializer):

@@ -3,6 +3,7 @@
 import datetime as dt
 import logging
 
+from celery import shared_task
 from django.utils import timezone
 
 from apps.commissions import services, task_names
@@ -14,6 +15,7 @@ from apps.core.tasking import (
     TRANSIENT_RETRY,
     call_with_message_id,
     coalesced_run_start,
+    id_from_message,
     renamed_task,
 )
 
@@ -46,6 +48,20 @@ def orders_waiting_write_task(self, from_order_id) -> int:
     coalesced_run_start(ORDERS_WAITING_KEY)
     written = call_with_message_id(self, services.orders_waiting_write, from_order_id=from_order_id)
     return written or 0
+
+
+@shared_task(
+    name=task_names.MEMBER_ORDERS_REATTRIBUTE, bind=True, **LEDGER_RETRY, **PER_ITEM_RESULTS
+)
+def member_orders_reattribute_task(self, membership_ids) -> int:
+    """Attribute again the open orders of members whose binding just landed."""
+    if not isinstance(membership_ids, list):
+        logger.error("%s: dropping malformed message %r", self.name, membership_ids)
+        return 0
+    ids = [
+        id_from_message(value, task=self.name, field="membership_ids") for value in membership_ids
+    ]
+    return services.member_orders_reattribute(membership_ids=[pk for pk in ids if pk is not None])
 
 
 @renamed_task(

@@ -12,6 +12,8 @@ from apps.commissions import reports, selectors, services
 from apps.commissions.filters import CommissionEntryFilter, SettlementFilter
 from apps.commissions.models import CommissionPlan, Order, SettlementTerms
 from apps.commissions.serializers import (
+    CommissionAdjustmentInputSerializer,
+    CommissionAdjustmentSerializer,
     CommissionEntrySerializer,
     CommissionPlanSerializer,
     CommissionReportQuerySerializer,
@@ -19,6 +21,7 @@ from apps.commissions.serializers import (
     MarkPaidSerializer,
     OrderInputSerializer,
     OrderSerializer,
+    PlanSuccessorSerializer,
     RefundInputSerializer,
     RefundSerializer,
     SettlementSerializer,
@@ -97,9 +100,14 @@ class OrderViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, viewsets.
 
 class CommissionPlanViewSet(
     mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet,
+    mixins.UpdateModelMixin, viewsets.GenericViewSet,
 ):  # fmt: skip
-    """Commission plans: HQ only. Plans are not edited once entries use them; add a new one."""
+    """Commission plans: HQ only.
+
+    A plan that has priced entries keeps its rates, scope and start (a change
+    is a 400 naming the fields): end it with ``valid_to``, or post its
+    ``successor``, which ends it the day before and adds the new plan.
+    """
 
     queryset = CommissionPlan.objects.select_related("brand", "store")
     serializer_class = CommissionPlanSerializer
@@ -108,6 +116,20 @@ class CommissionPlanViewSet(
 
     def perform_create(self, serializer):
         serializer.instance = services.commission_plan_create(**serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.commission_plan_update(
+            plan=serializer.instance, **serializer.validated_data
+        )
+
+    @extend_schema(request=PlanSuccessorSerializer, responses={201: CommissionPlanSerializer})
+    @action(detail=True, methods=["post"])
+    def successor(self, request, pk=None):
+        """End this plan the day before the successor starts and add the successor."""
+        body = PlanSuccessorSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        successor = services.commission_plan_succeed(plan=self.get_object(), **body.validated_data)
+        return Response(CommissionPlanSerializer(successor).data, status=status.HTTP_201_CREATED)
 
 
 class SettlementTermsViewSet(
@@ -121,6 +143,49 @@ class SettlementTermsViewSet(
 
     def perform_create(self, serializer):
         serializer.instance = services.settlement_terms_set(**serializer.validated_data)
+
+
+class CommissionAdjustmentViewSet(
+    mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):  # fmt: skip
+    """HQ's corrections of what a guide or store earned; idempotent on ``reference``.
+
+    Each is one ledger entry of kind ``adjustment``, settled by the
+    beneficiary's terms like any other entry.
+    """
+
+    serializer_class = CommissionAdjustmentSerializer
+    permission_classes = [IsHQ]
+    filterset_fields = ["beneficiary"]
+
+    def get_queryset(self):
+        return selectors.commission_adjustment_list()
+
+    @extend_schema(
+        request=CommissionAdjustmentInputSerializer,
+        responses={
+            201: CommissionAdjustmentSerializer,
+            200: OpenApiResponse(
+                CommissionAdjustmentSerializer, description="The same adjustment sent again."
+            ),
+            409: OpenApiResponse(ErrorDetailSerializer, description=CONFLICT_DESCRIPTION),
+        },
+    )
+    def create(self, request, *args, **kwargs):
+        body = CommissionAdjustmentInputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            adjustment, created = services.commission_adjustment_create(
+                **body.validated_data, actor=request.user
+            )
+        except services.DuplicateWithDifferentContent as exc:
+            raise Conflict(f"Adjustment {exc} exists with different content.") from exc
+        adjustment = self.get_queryset().get(pk=adjustment.pk)
+        return Response(
+            CommissionAdjustmentSerializer(adjustment).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
 
 
 class CommissionEntryViewSet(viewsets.ReadOnlyModelViewSet):

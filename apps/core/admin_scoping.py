@@ -11,10 +11,12 @@ the lookups its filters and date hierarchy declare.
 from collections.abc import Callable
 from functools import cache
 
+from django import forms
 from django.contrib import admin
 from django.contrib.admin.filters import SimpleListFilter
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import get_fields_from_path
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
@@ -237,3 +239,65 @@ def admin_shows_history(request: HttpRequest) -> bool:
     Other roles would get a 403 from the history pages of stores and guides.
     """
     return user_has_role(request.user, Role.HQ_OPS)
+
+
+class ServiceCheckedForm(forms.ModelForm):
+    """An admin form that runs the service's own validation in ``clean``.
+
+    ``service_check(cleaned_data)`` calls the checks the service calls (the
+    service runs them again under its locks when the admin saves), and their
+    field errors land on the form's fields: the admin answers a 200 with the
+    errors shown, never writes half, never answers a 500.
+    """
+
+    def service_check(self, cleaned_data: dict) -> None:
+        raise NotImplementedError
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if self.errors:
+            return cleaned_data
+        try:
+            self.service_check(cleaned_data)
+        except ValidationError as exc:
+            form_errors_add(self, exc)
+            # The service named the fields; the database constraints behind
+            # its checks would only repeat them as errors of the whole form.
+            self._validate_constraints = False
+        return cleaned_data
+
+
+def form_errors_add(form: forms.BaseForm, error: ValidationError) -> None:
+    """Show a service's ``ValidationError`` on ``form``: per field where the form has it."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, errors in error.error_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+class ServiceWriteAdminMixin:
+    """A model admin that writes through its services, never with ``obj.save()``.
+
+    ``service_save`` returns the saved object; its values are copied onto the
+    admin's ``obj`` so the admin's log, message and redirect name the row the
+    service wrote. ``service_delete`` deletes one row.
+    """
+
+    def service_save(self, request, obj, form, change):
+        raise NotImplementedError
+
+    def service_delete(self, request, obj) -> None:
+        raise NotImplementedError
+
+    def save_model(self, request, obj, form, change):
+        saved = self.service_save(request, obj, form, change)
+        for field in obj._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(saved, field.attname))
+
+    def delete_model(self, request, obj):
+        self.service_delete(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.service_delete(request, obj)

@@ -4,10 +4,11 @@ import re
 
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, mixins, permissions, serializers, viewsets
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from apps.core.geo import CoordSystem, coordinates_are_valid, to_wgs84
+from apps.core.geo import CoordSystem, coordinates_are_valid, is_failed_fix, to_wgs84
 from apps.core.parsers import RequestBodyTooLarge
 from apps.core.roles import Role, user_has_role
 from apps.core.scoping import scope_for_request, scope_queryset
@@ -93,11 +94,16 @@ def coord_system_field() -> serializers.ChoiceField:
     )
 
 
+FAILED_FIX_MESSAGE = _(
+    "(0, 0) is what a failed GPS fix reports, not a location: send no location instead."
+)
+
+
 def location_to_wgs84(attrs: dict) -> dict:
     """Validate that latitude and longitude come together and convert them to WGS-84.
 
     Removes ``coord_system`` from ``attrs``; raises a field-level error when
-    only one of the two coordinates is given.
+    only one of the two coordinates is given, or both are exactly 0.
     """
     coord_system = attrs.pop("coord_system", CoordSystem.WGS84.value)
     has_lat, has_lng = attrs.get("latitude") is not None, attrs.get("longitude") is not None
@@ -105,6 +111,8 @@ def location_to_wgs84(attrs: dict) -> dict:
         missing = "longitude" if has_lat else "latitude"
         raise serializers.ValidationError({missing: "Give latitude and longitude together."})
     if has_lat:
+        if is_failed_fix(attrs["latitude"], attrs["longitude"]):
+            raise serializers.ValidationError({"latitude": FAILED_FIX_MESSAGE})
         lat, lng = to_wgs84(attrs["latitude"], attrs["longitude"], coord_system)
         if not coordinates_are_valid(lat, lng):
             raise serializers.ValidationError({"latitude": "Coordinates out of range."})

@@ -29,6 +29,11 @@ def coordinates_are_valid(latitude: float, longitude: float) -> bool:
     return -90.0 <= latitude <= 90.0 and -180.0 <= longitude <= 180.0
 
 
+def is_failed_fix(latitude: float, longitude: float) -> bool:
+    """Return whether a position is exactly (0, 0): what a failed GPS fix reports, not a place."""
+    return latitude == 0 and longitude == 0
+
+
 def haversine_km(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
     """Return the great-circle distance between two WGS-84 points in km."""
     phi1, phi2 = math.radians(lat1), math.radians(lat2)

@@ -13,10 +13,12 @@ from functools import cache
 
 import numpy as np
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from apps.core.db import rows_fetch
-from apps.core.sql import SQL, Identifier, render, sql_join, table
+from apps.core.sql import SQL, Identifier, Literal, render, sql_join, table
+from apps.customers.events import membership_bound
 from apps.customers.models import AssignmentEvent, Membership
 from apps.customers.selectors import (
     LARGE_ID_SET,
@@ -246,13 +248,27 @@ def placements_write(placements: Placements, *, reason: str, actor_id: int | Non
         return 0
     columns = _write_columns(placements, rows, new_status, new_reason)
     now = timezone.now()
+    leaving_pending = [
+        membership_id
+        for membership_id, status in zip(
+            columns["membership_id"], columns["expect_status"], strict=True
+        )
+        if status == Status.PENDING
+    ]
+    written = _write(columns, reason=reason, actor_id=actor_id, now=now)
+    if leaving_pending:
+        membership_bound.send(sender=Membership, membership_ids=leaving_pending)
+    return written
+
+
+def _write(columns: dict[str, list], *, reason: str, actor_id: int | None, now) -> int:
     if connection.vendor != "postgresql":
         return _write_portable(columns, reason=reason, actor_id=actor_id, now=now)
-    if connection.in_atomic_block or len(rows) < PARALLEL_WRITE_MIN_ROWS:
+    if connection.in_atomic_block or len(columns["membership_id"]) < PARALLEL_WRITE_MIN_ROWS:
         return _write_postgres(columns, reason=reason, actor_id=actor_id, now=now)
     batches = [
         {name: values[i : i + BULK_WRITE_BATCH] for name, values in columns.items()}
-        for i in range(0, len(rows), BULK_WRITE_BATCH)
+        for i in range(0, len(columns["membership_id"]), BULK_WRITE_BATCH)
     ]
 
     # Index upkeep and foreign-key checks are most of a bulk move's cost and
@@ -341,6 +357,7 @@ def _write_postgres_sql() -> str:
                         WHEN t.to_store_id IS NULL THEN NULL
                         WHEN t.to_guide_id IS NOT DISTINCT FROM m.guide_id
                              AND t.to_store_id IS NOT DISTINCT FROM m.store_id THEN m.bound_at
+                        WHEN m.assignment_status = {pending} THEN m.joined_at
                         ELSE %(now)s END,
                     updated_at = %(now)s
                 FROM t
@@ -365,6 +382,7 @@ def _write_postgres_sql() -> str:
             names=sql_join(", ", (Identifier(name) for name in _COLUMN_TYPES)),
             membership=table(Membership),
             event=table(AssignmentEvent),
+            pending=Literal(Status.PENDING.value),
         )
     )
 
@@ -386,7 +404,13 @@ def _write_portable(columns, *, reason, actor_id, now) -> int:
             "updated_at": now,
         }
         if not same_binding:
-            updates["bound_at"] = now if r["to_store_id"] is not None else None
+            updates["bound_at"] = (
+                None
+                if r["to_store_id"] is None
+                else F("joined_at")
+                if r["expect_status"] == Status.PENDING
+                else now
+            )
         updated = Membership.objects.filter(
             pk=r["membership_id"],
             assignment_status=r["expect_status"],

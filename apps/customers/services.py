@@ -10,11 +10,14 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from apps.core.geo import haversine_km
+from apps.core.api import FAILED_FIX_MESSAGE
+from apps.core.geo import haversine_km, is_failed_fix
 from apps.core.phones import phone_normalise
 from apps.core.tasking import task_enqueue, task_enqueue_coalesced
 from apps.customers import task_names
+from apps.customers.events import membership_bound
 from apps.customers.models import (
     AssignmentEvent,
     Customer,
@@ -80,14 +83,21 @@ def member_join(
     guide: Guide | None = None,
     joined_at: datetime | None = None,
 ) -> JoinResult:
-    """Make the phone's owner a member of the brand and queue their assignment.
+    """Make the phone's owner a member of the brand and bind them, or queue their assignment.
 
     Joining again returns the existing membership unchanged. Coordinates are
-    WGS-84; an explicit store (and guide) comes from a store's QR code.
+    WGS-84; an explicit store (and guide) comes from a store's QR code. A QR
+    code naming a guide binds the member to that guide at once, from the
+    moment the sign-up is accepted: an order paid at the till a moment later
+    (or, within the brand's till grace, a moment before) credits that guide,
+    whichever message a worker handles first. Any other sign-up is bound by
+    a worker, and the binding then dates from joining too.
     """
     phone = phone_normalise(phone)
     if (latitude is None) != (longitude is None):
-        raise ValidationError({"latitude": "Give latitude and longitude together."})
+        raise ValidationError({"latitude": _("Give latitude and longitude together.")})
+    if latitude is not None and is_failed_fix(latitude, longitude):
+        raise ValidationError({"latitude": FAILED_FIX_MESSAGE})
     existing = Membership.objects.filter(customer__phone=phone, brand=brand).first()
     if existing is not None:
         return JoinResult(existing, created=False)
@@ -116,6 +126,8 @@ def member_join(
                 validate_constraints=False,
             )
             membership.save()
+            if guide is not None and _membership_bind_at_sign_up(membership, store, guide):
+                return JoinResult(membership, created=True)
     except IntegrityError:
         # A concurrent join of the same phone and brand won the race.
         existing = Membership.objects.filter(customer__phone=phone, brand=brand).first()
@@ -127,6 +139,45 @@ def member_join(
     else:
         task_enqueue(task_names.MEMBERSHIP_ASSIGN_WITH_BACKLOG, membership.pk)
     return JoinResult(membership, created=True)
+
+
+def _membership_bind_at_sign_up(membership: Membership, store: Store, guide: Guide) -> bool:
+    """Bind a new QR-code member to the code's store and guide now; False if the store just closed.
+
+    The store row is locked as the worker's binding locks it, so a store
+    closing meanwhile waits and then moves this member too.
+    """
+    locked = Store.objects.select_for_update(no_key=True).filter(pk=store.pk, is_active=True)
+    if not locked.exists():
+        return False  # closed under the sign-up: the worker finds the member a store
+    _membership_bind(membership, store=store, guide=guide, reason=EventReason.EXPLICIT)
+    return True
+
+
+def _membership_bind(
+    membership: Membership, *, store: Store, guide: Guide | None, reason: str
+) -> None:
+    """Bind a pending membership to ``store`` and ``guide`` (locked by the caller) and say so.
+
+    The first binding dates from joining: attribution then depends on when
+    the member signed up, never on when a worker got to them.
+    """
+    membership.store, membership.guide = store, guide
+    membership.distance_km = (
+        None
+        if membership.latitude is None
+        else haversine_km(
+            membership.latitude, membership.longitude, store.latitude, store.longitude
+        )
+    )
+    membership.assignment_status = Status.ASSIGNED
+    membership.unassigned_reason = "" if guide else Reason.NO_GUIDE_AVAILABLE
+    membership.bound_at = membership.joined_at
+    membership.save()
+    AssignmentEvent.objects.create(
+        membership=membership, to_store=store, to_guide=guide, reason=reason
+    )
+    membership_bound.send(sender=Membership, membership_ids=[membership.pk])
 
 
 def _guide_lock_least_loaded(*, store_id: int, brand_id: int) -> Guide | None:
@@ -196,27 +247,14 @@ def membership_assign(*, membership_id: int) -> Membership | None:
             Reason.NO_STORE_IN_RANGE if membership.latitude is not None else Reason.NO_LOCATION
         )
         membership.save(update_fields=["assignment_status", "unassigned_reason", "updated_at"])
+        membership_bound.send(sender=Membership, membership_ids=[membership.pk])
         return membership
     guide = membership.requested_guide if reason == EventReason.EXPLICIT else None
     if guide is not None and not (guide.is_active and guide.store_id == store.pk):
         guide = None
     if guide is None:
         guide = _guide_lock_least_loaded(store_id=store.pk, brand_id=membership.brand_id)
-    membership.store, membership.guide = store, guide
-    membership.distance_km = (
-        None
-        if membership.latitude is None
-        else haversine_km(
-            membership.latitude, membership.longitude, store.latitude, store.longitude
-        )
-    )
-    membership.assignment_status = Status.ASSIGNED
-    membership.unassigned_reason = "" if guide else Reason.NO_GUIDE_AVAILABLE
-    membership.bound_at = timezone.now()
-    membership.save()
-    AssignmentEvent.objects.create(
-        membership=membership, to_store=store, to_guide=guide, reason=reason
-    )
+    _membership_bind(membership, store=store, guide=guide, reason=reason)
     return membership
 
 
@@ -232,6 +270,7 @@ def membership_reassign(*, membership: Membership, guide: Guide, actor=None) -> 
         )
     if membership.guide_id == guide.pk:
         return membership
+    was_pending = membership.assignment_status == Status.PENDING
     event = AssignmentEvent(
         membership=membership,
         from_store_id=membership.store_id,
@@ -253,6 +292,8 @@ def membership_reassign(*, membership: Membership, guide: Guide, actor=None) -> 
     membership.bound_at = timezone.now()
     membership.save()
     event.save()
+    if was_pending:
+        membership_bound.send(sender=Membership, membership_ids=[membership.pk])
     return membership
 
 

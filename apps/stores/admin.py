@@ -6,13 +6,20 @@ from unfold.admin import ModelAdmin
 
 from apps.core.admin_scoping import HQWritableModelAdmin, ReadOnlyAdminMixin, ScopedHistoryAdmin
 from apps.stores.models import Brand, Region, Store, StoreNetworkVersion
-from apps.stores.services import store_changed
+from apps.stores.services import brand_update, store_changed
 
 
 @admin.register(Brand)
 class BrandAdmin(HQWritableModelAdmin):
-    list_display = ["code", "name", "created_at"]
+    list_display = ["code", "name", "max_assign_km", "created_at"]
     search_fields = ["code", "name"]
+
+    def save_model(self, request, obj, form, change):
+        fields = {name: form.cleaned_data[name] for name in form.changed_data}
+        if change:
+            brand_update(brand=obj, **fields)
+        else:
+            obj.save()
 
 
 @admin.register(Region)

@@ -8,17 +8,38 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 CODE_MAX_LENGTH = 32
+# How far a member may live from the store they are bound to, unless the brand
+# says otherwise: beyond it nobody serves them in person (a member at a broken
+# GPS fix, or abroad, is not a shopper of a store 10,000 km away).
+DEFAULT_MAX_ASSIGN_KM = 500
 
 
 class Brand(models.Model):
     code = models.CharField(_("code"), max_length=CODE_MAX_LENGTH, unique=True)
     name = models.CharField(_("name"), max_length=100)
+    max_assign_km = models.PositiveIntegerField(
+        _("farthest assignment (km)"),
+        null=True,
+        blank=True,
+        default=DEFAULT_MAX_ASSIGN_KM,
+        validators=[MinValueValidator(1)],
+        help_text=_(
+            "Members farther than this from every store of the brand stay unassigned "
+            "(no store in range). Empty: no limit."
+        ),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("brand")
         verbose_name_plural = _("brands")
         ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(max_assign_km__isnull=True) | Q(max_assign_km__gt=0),
+                name="brand_max_assign_km_positive",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.name} ({self.code})"

@@ -37,7 +37,7 @@ class CodeImmutableMixin:
 class BrandSerializer(CodeImmutableMixin, serializers.ModelSerializer):
     class Meta:
         model = Brand
-        fields = ["code", "name", "created_at"]
+        fields = ["code", "name", "max_assign_km", "created_at"]
         read_only_fields = ["created_at"]
 
 

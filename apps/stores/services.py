@@ -29,18 +29,24 @@ def store_network_changed() -> None:
         StoreNetworkVersion.objects.get_or_create(pk=1, defaults={"version": 1})
 
 
-def brand_create(*, code: str, name: str) -> Brand:
-    brand = Brand(code=code, name=name)
+@transaction.atomic
+def brand_create(*, code: str, name: str, **fields) -> Brand:
+    brand = Brand(code=code, name=name, **fields)
     brand.full_clean()
     brand.save()
     return brand
 
 
+@transaction.atomic
 def brand_update(*, brand: Brand, **fields) -> Brand:
+    """Change a brand; a new farthest-assignment distance refreshes every nearest-store index."""
+    reach_before = Brand.objects.filter(pk=brand.pk).values_list("max_assign_km", flat=True).first()
     for field, value in fields.items():
         setattr(brand, field, value)
     brand.full_clean()
     brand.save()
+    if brand.max_assign_km != reach_before:
+        store_network_changed()
     return brand
 
 

@@ -61,7 +61,7 @@ class OrderFactory(factory.django.DjangoModelFactory):
     business_date = factory.LazyAttribute(lambda o: business_date_of(o.paid_at))
     attributed_guide = None
     attribution_reason = factory.LazyAttribute(
-        lambda o: "order_guide" if o.attributed_guide else "none"
+        lambda o: "order_guide" if o.attributed_guide else "none_no_membership"
     )
     request_hash = "factory"
 
@@ -74,6 +74,8 @@ class CommissionEntryFactory(factory.django.DjangoModelFactory):
         model = CommissionEntry
 
     beneficiary = "guide"
+    kind = factory.LazyAttribute(lambda o: "refund" if o.refund else "order")
+    refund = None
     guide = factory.SubFactory(GuideFactory)
     store = factory.LazyAttribute(lambda o: o.guide.store if o.guide else StoreFactory())
     brand = factory.LazyAttribute(lambda o: o.store.brands.first() or BrandFactory())

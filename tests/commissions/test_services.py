@@ -296,7 +296,7 @@ def test_binding_window_that_has_run_out_leaves_only_the_store(ingest, brand, gu
 
     order = ingest(member_phone="13812345678")
 
-    assert (order.attributed_guide, order.attribution_reason) == (None, "none")
+    assert (order.attributed_guide, order.attribution_reason) == (None, "none_binding_expired")
     assert set(entries_of(order)) == {("store", "", False)}
 
 

@@ -27,6 +27,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from apps.commissions import services
 from apps.engagement.services import follow_up_create_manual, tag_add
 from tests.commissions.factories import (
     CommissionEntryFactory,
@@ -35,7 +36,7 @@ from tests.commissions.factories import (
     SettlementFactory,
     SettlementTermsFactory,
 )
-from tests.factories import MembershipFactory, RegionFactory, StoreFactory
+from tests.factories import MembershipFactory, RegionFactory, StoreFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -91,7 +92,8 @@ def wsgi_app():
 
 @pytest.fixture
 def seeded(store, brand, guide_user):
-    """One row behind every path parameter: the guide's member, order, entry, settlement."""
+    """One row behind every path parameter: the guide's member, order, entry, settlement,
+    adjustment."""
     guide = guide_user.guide
     member = MembershipFactory(guide=guide)
     entry = CommissionEntryFactory(guide=guide, business_date=dt.date(2026, 3, 10))
@@ -104,6 +106,10 @@ def seeded(store, brand, guide_user):
         membership=member, title="回访", due_date=dt.date(2026, 3, 10), user=None
     )
     member_tag = tag_add(membership=member, name="VIP", user=None)
+    adjustment, _created = services.commission_adjustment_create(
+        reference="ADJ-SEED", brand=brand, beneficiary="guide", guide=guide,
+        amount=Decimal("1.00"), reason="seeded", actor=UserFactory(username="seed-hq"),
+    )  # fmt: skip
     return {
         "code": {"brands": brand.code, "regions": store.region.code, "stores": store.code},
         "employee_no": guide.employee_no,
@@ -112,6 +118,7 @@ def seeded(store, brand, guide_user):
             "members": member.pk,
             "commission-entries": entry.pk,
             "commission-plans": plan.pk,
+            "commission-adjustments": adjustment.pk,
             "settlements": settlement.pk,
             "follow-ups": follow_up.pk,
             "tags": member_tag.tag_id,

@@ -240,7 +240,7 @@ def test_the_migration_brings_periods_written_past_9999_back(org):
             [settlement.pk],
         )
     migration = importlib.import_module(
-        "apps.commissions.migrations.0005_settlement_periods_within_year_9999"
+        "apps.commissions.migrations.0007_settlement_periods_within_year_9999"
     )
 
     # When the migration runs

@@ -121,6 +121,24 @@ def commission_entries_write(
     return written
 
 
+def commission_entries_write_late_guide(*, order_id: int) -> int:
+    """Add the attributed guide's shares to an order whose store shares were written before.
+
+    For an order re-attributed once its member's binding landed
+    (``order_attribution_refresh``): entries of kind ``bound_guide_late``,
+    each in the guide's first period still open. Runs in the caller's
+    transaction, which holds the order. Returns rows written.
+    """
+    params = {"order_id": order_id, "now": timezone.now()}
+    vendor = connection.vendor
+    brand_ids = list(Order.objects.filter(pk=order_id).values_list("brand_id", flat=True))
+    with connection.cursor() as cursor:
+        cutoffs_lock(cursor, brand_ids=brand_ids, for_update=False)
+        cursor.execute(entry_sql.open_settlements_for_late_guide_entries(vendor), params)
+        cursor.execute(entry_sql.insert_late_guide_entries(vendor), params)
+        return max(cursor.rowcount, 0)
+
+
 def commission_entries_catch_up(
     *, since: dt.date, until: dt.date, brand: Brand | None = None
 ) -> int:

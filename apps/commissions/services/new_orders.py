@@ -15,6 +15,7 @@ from django.db.models import Exists, OuterRef
 
 from apps.commissions import task_names
 from apps.commissions.models import CommissionEntry, Order, Refund, SettlementMode
+from apps.commissions.services.attribution import orders_attribution_refresh_due
 from apps.commissions.services.entries import commission_entries_write
 from apps.commissions.services.settlements import (
     settlement_settle_t0,
@@ -57,7 +58,10 @@ def _order_work_outstanding(order_id: int) -> tuple[bool, bool]:
 
 
 def _orders_without_entries(*, after_id: int, up_to_id: int | None = None):
-    """Orders with ids above ``after_id`` that have no entry, locked with SKIP LOCKED, by id."""
+    """Orders with ids above ``after_id`` that have no entry, locked with SKIP LOCKED, by id.
+
+    Yields (id, attribution reason) pairs.
+    """
     orders = Order.objects.filter(pk__gt=after_id)
     if up_to_id is not None:
         orders = orders.filter(pk__lte=up_to_id)
@@ -65,12 +69,19 @@ def _orders_without_entries(*, after_id: int, up_to_id: int | None = None):
         orders.exclude(Exists(CommissionEntry.objects.filter(order_id=OuterRef("pk"))))
         .order_by("pk")
         .select_for_update(no_key=True, skip_locked=True)
-        .values_list("pk", flat=True)
+        .values_list("pk", "attribution_reason")
     )
 
 
-def _new_orders_write_and_settle(order_ids: list[int]) -> int:
-    """Write the entries of orders that have none and settle the T+0 ones; return rows written."""
+def _new_orders_write_and_settle(orders: list[tuple[int, str]]) -> int:
+    """Write the entries of orders that have none and settle the T+0 ones; return rows written.
+
+    ``orders`` are (id, attribution reason) pairs, locked by the caller. An
+    order whose member's binding landed since it arrived is attributed again
+    first, so its guide's shares are written with the store's.
+    """
+    orders_attribution_refresh_due(orders)
+    order_ids = [pk for pk, _reason in orders]
     written = commission_entries_write(order_ids=order_ids)
     refunded = set(
         Refund.objects.filter(order_id__in=order_ids).values_list("order_id", flat=True).distinct()
@@ -93,7 +104,10 @@ def order_entries_write(*, order_id: int) -> int:
     order's work is done, its message only checks. Returns rows written.
     """
     locked = (
-        Order.objects.select_for_update(no_key=True).filter(pk=order_id).values_list("pk").first()
+        Order.objects.select_for_update(no_key=True)
+        .filter(pk=order_id)
+        .values_list("pk", "attribution_reason")
+        .first()
     )
     if locked is None:
         logger.error("commission entries: dropping unknown order id %s", order_id)
@@ -102,13 +116,14 @@ def order_entries_write(*, order_id: int) -> int:
     if not outstanding:
         return 0
     if has_entries:
+        orders_attribution_refresh_due([locked])
         written = commission_entries_write(order_id=order_id)
         settlement_settle_t0(order_id=order_id)
         return written
     later = _orders_without_entries(after_id=order_id, up_to_id=order_id + ENTRY_BACKLOG_ID_WINDOW)[
         : ENTRY_BACKLOG_BATCH - 1
     ]
-    return _new_orders_write_and_settle([order_id, *later])
+    return _new_orders_write_and_settle([locked, *later])
 
 
 def orders_waiting_write(*, from_order_id: int) -> int:
@@ -132,6 +147,6 @@ def orders_waiting_write(*, from_order_id: int) -> int:
                 cache.set(ENTRY_WAITING_DONE_KEY, after_id, timeout=ENTRY_WAITING_DONE_SECONDS)
                 return written
             written += _new_orders_write_and_settle(batch)
-        after_id = batch[-1]
+        after_id = batch[-1][0]
     task_enqueue(task_names.ORDERS_WAITING_WRITE, after_id + ENTRY_WAITING_LOOKBEHIND_IDS + 1)
     return written

@@ -11,10 +11,19 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.commissions import task_names
-from apps.commissions.models import BrandCommissionPolicy, Order, OrderLine, Refund
+from apps.commissions.calculations import Binding, binding_credit
+from apps.commissions.models import (
+    DEFAULT_TILL_GRACE_MINUTES,
+    BrandCommissionPolicy,
+    Order,
+    OrderLine,
+    Refund,
+    document_number_validator,
+)
 from apps.core.money import MIN_AMOUNT, quantize_money
 from apps.core.phones import phone_normalise
 from apps.core.tasking import task_enqueue, task_enqueue_coalesced
@@ -24,6 +33,9 @@ from apps.stores.models import Brand, Store
 
 # Set while a coalesced run of new orders is queued (``task_enqueue_coalesced``).
 ORDERS_WAITING_KEY = "commissions:entries-waiting-queued"
+# A payment or refund time may run this far ahead of the server's clock (the
+# till's clock drifts); anything later is a mistake, not a sale.
+CLOCK_AHEAD_TOLERANCE = dt.timedelta(minutes=10)
 
 
 class DuplicateWithDifferentContent(Exception):
@@ -35,11 +47,13 @@ def business_date_of(moment: dt.datetime) -> dt.date:
     return moment.astimezone(zoneinfo.ZoneInfo(settings.TIME_ZONE)).date()
 
 
-def _fingerprint(payload: dict) -> str:
+def request_fingerprint(payload: dict) -> str:
+    """Return the fingerprint of a request's content, to tell a replay from a conflict."""
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _same_or_conflict(existing, fingerprint: str):
+def same_or_conflict(existing, fingerprint: str):
+    """Return ``existing`` if it was written from the same content; else raise a conflict."""
     if existing.request_hash != fingerprint:
         raise DuplicateWithDifferentContent(str(existing))
     return existing
@@ -56,43 +70,70 @@ class LineInput:
 def order_attribute(
     *, brand: Brand, guide: Guide | None, member_phone: str, paid_at: dt.datetime
 ) -> tuple[Guide | None, str]:
-    """Decide which guide earns on an order, and why."""
+    """Decide which guide earns on an order, and why (``Order.AttributionReason``).
+
+    The guide named on the order, else the member's bound guide (the brand's
+    policy may swap the two), as ``calculations.binding_credit`` rules from
+    the membership's facts. While the membership is pending no guide is
+    credited yet: the order is attributed again when the binding lands
+    (``order_attribution_refresh``).
+    """
     reason = Order.AttributionReason
     policy = BrandCommissionPolicy.objects.filter(brand=brand).first()
-    binding_days = policy.binding_days if policy else None
     bound_first = bool(
         policy and policy.attribution_policy == policy.AttributionPolicy.BOUND_GUIDE_FIRST
     )
-    bound = None
-    if member_phone and (bound_first or guide is None):
+    if guide is not None and not bound_first:
+        return guide, reason.ORDER_GUIDE
+    membership = None
+    if member_phone:
         membership = (
-            Membership.objects.filter(
-                customer__phone=member_phone, brand=brand, guide__isnull=False
-            )
+            Membership.objects.filter(customer__phone=member_phone, brand=brand)
             .select_related("guide")
             .first()
         )
-        if membership is not None and _binding_covers(
-            bound_at=membership.bound_at, binding_days=binding_days, paid_at=paid_at
-        ):
-            bound = membership.guide
-    if bound_first and bound is not None:
-        return bound, reason.BOUND_GUIDE
-    if guide is not None:
+    credit = binding_credit(
+        _binding_of(membership),
+        paid_at=paid_at,
+        binding_days=policy.binding_days if policy else None,
+        till_grace=dt.timedelta(
+            minutes=policy.till_grace_minutes if policy else DEFAULT_TILL_GRACE_MINUTES
+        ),
+    )
+    if credit in (reason.BOUND_GUIDE, reason.BOUND_AT_TILL):
+        return membership.guide, credit
+    if guide is not None and credit != reason.PENDING_MEMBERSHIP:
         return guide, reason.ORDER_GUIDE
-    if bound is not None:
-        return bound, reason.BOUND_GUIDE
-    return None, reason.NONE
+    return None, credit
 
 
-def _binding_covers(
-    *, bound_at: dt.datetime | None, binding_days: int | None, paid_at: dt.datetime
-) -> bool:
-    if bound_at is None:
-        return binding_days is None
-    if bound_at > paid_at:
-        return False
-    return binding_days is None or paid_at <= bound_at + dt.timedelta(days=binding_days)
+def _binding_of(membership: Membership | None) -> Binding | None:
+    if membership is None:
+        return None
+    return Binding(
+        status=membership.assignment_status,
+        has_guide=membership.guide_id is not None,
+        joined_at=membership.joined_at,
+        bound_at=membership.bound_at,
+    )
+
+
+def document_number_check(number: str, *, field: str) -> None:
+    """Refuse a number its URL could not carry (``document_number_validator``), naming ``field``."""
+    try:
+        document_number_validator(number)
+    except ValidationError as exc:
+        raise ValidationError({field: exc.messages}) from exc
+
+
+def _not_ahead_of_the_clock(moment: dt.datetime, *, field: str) -> None:
+    if moment > timezone.now() + CLOCK_AHEAD_TOLERANCE:
+        raise ValidationError(
+            {
+                field: _("This time is more than %(minutes)s minutes ahead of the server's clock.")
+                % {"minutes": int(CLOCK_AHEAD_TOLERANCE.total_seconds() // 60)}
+            }
+        )
 
 
 def _queue_new_order(order_id: int) -> None:
@@ -127,7 +168,7 @@ def order_ingest(
             member_phone = phone_normalise(member_phone)
         except ValidationError as exc:
             raise ValidationError({"member_phone": exc.messages}) from exc
-    fingerprint = _fingerprint(
+    fingerprint = request_fingerprint(
         {
             "brand": brand.code,
             "store": store.code,
@@ -143,7 +184,10 @@ def order_ingest(
     )
     existing = Order.objects.filter(order_no=order_no).first()
     if existing is not None:
-        return _same_or_conflict(existing, fingerprint), False
+        return same_or_conflict(existing, fingerprint), False
+    _not_ahead_of_the_clock(paid_at, field="paid_at")
+    if guide is not None and guide.store_id != store.pk:
+        raise ValidationError({"guide": _("This guide does not work at the order's store.")})
     if not store.brands.filter(pk=brand.pk).exists():
         raise ValidationError({"store": _("This store does not carry the brand.")})
     if lines and sum((line.amount for line in lines), Decimal(0)) != amount:
@@ -192,7 +236,7 @@ def order_ingest(
         existing = Order.objects.filter(order_no=order_no).first()
         if existing is None:
             raise
-        return _same_or_conflict(existing, fingerprint), False
+        return same_or_conflict(existing, fingerprint), False
     return order, True
 
 
@@ -200,7 +244,7 @@ def refund_create(
     *, order: Order, refund_no: str, amount: Decimal, refunded_at: dt.datetime
 ) -> tuple[Refund, bool]:
     """Accept a refund once; refunds of an order never exceed its amount."""
-    fingerprint = _fingerprint(
+    fingerprint = request_fingerprint(
         {
             "order": order.order_no,
             "amount": str(quantize_money(amount)),
@@ -209,9 +253,11 @@ def refund_create(
     )
     existing = Refund.objects.filter(refund_no=refund_no).first()
     if existing is not None:
-        return _same_or_conflict(existing, fingerprint), False
+        return same_or_conflict(existing, fingerprint), False
+    document_number_check(refund_no, field="refund_no")
     if refunded_at < order.paid_at:
         raise ValidationError({"refunded_at": _("A refund cannot precede the payment.")})
+    _not_ahead_of_the_clock(refunded_at, field="refunded_at")
     try:
         with transaction.atomic():
             # The order row lock serialises refunds of one order, so two
@@ -240,5 +286,5 @@ def refund_create(
         existing = Refund.objects.filter(refund_no=refund_no).first()
         if existing is None:
             raise
-        return _same_or_conflict(existing, fingerprint), False
+        return same_or_conflict(existing, fingerprint), False
     return refund, True

@@ -218,8 +218,9 @@ def settlement_run(
     (entries are due ``hold_days`` after their business date) and, for
     monthly, of months before ``run_date``'s month; entries arriving later for
     a closed period go in the next open one. A T+0 entry left over by a lost
-    task is settled the same day. Entries whose task was lost are written
-    first (see ``commission_entries_catch_up``). Closing a period twice writes
+    task is settled the same day. Orders whose re-attribution was lost are
+    attributed again, and entries whose task was lost are written, first (see
+    ``orders_attribution_catch_up``, ``commission_entries_catch_up``). Closing a period twice writes
     nothing; ``dry_run`` does the same work and rolls it back.
     """
     modes = modes or settlement_modes_due(run_date)
@@ -231,6 +232,17 @@ def settlement_run(
         closing.append((daily, run_date))
     if SettlementMode.MONTHLY in modes:
         closing.append(([SettlementMode.MONTHLY], month_bounds(run_date)[0] - dt.timedelta(days=1)))
+    catch_up_since = run_date - dt.timedelta(days=ENTRY_CATCH_UP_DAYS)
+    if not dry_run:
+        # Before the run's transaction, each order in its own: re-attribution
+        # locks the order and then the brand's cutoffs, as the entry workers
+        # do, so it must not run under the run's exclusive cutoff lock (or
+        # hold orders locked for the length of a run). A dry run skips it.
+        # Imported here: re-attribution settles its T+0 entries with this
+        # module's functions, and the run is its one caller below it.
+        from apps.commissions.services.attribution import orders_attribution_catch_up
+
+        orders_attribution_catch_up(since=catch_up_since, until=run_date, brand=brand)
     with transaction.atomic():
         tokens = []
         with connection.cursor() as cursor:
@@ -242,9 +254,7 @@ def settlement_run(
                 # partial index rather than a scan of the day.
                 cursor.execute(render(SQL("ANALYZE {}").format(T["entry"])))
             cutoffs_lock(cursor, brand_ids=brand_ids, for_update=True)
-            commission_entries_catch_up(
-                since=run_date - dt.timedelta(days=ENTRY_CATCH_UP_DAYS), until=run_date, brand=brand
-            )
+            commission_entries_catch_up(since=catch_up_since, until=run_date, brand=brand)
             if closing:
                 run_token = uuid.uuid4().hex
                 for close_modes, through in closing:
@@ -327,24 +337,55 @@ def settlement_settle_t0_orders(*, order_ids: list[int]) -> str:
     )
 
 
-def settlement_mark_paid(*, settlement: Settlement, payout_ref: str) -> Settlement:
-    """Record that HQ paid a settlement out."""
+def settlement_settle_adjustment(*, adjustment_id: int, source_ref: str, business_date: dt.date):
+    """Put an adjustment's entry in its settlement: its own at once (T+0), else the open one due.
+
+    Runs in the caller's transaction, which wrote the entry.
+    """
+    vendor = connection.vendor
+    params = {"adjustment_id": adjustment_id, "now": timezone.now()}
+    _settle(
+        which=settlement_sql.ADJUSTMENT_T0,
+        params=params,
+        period_start=business_date,
+        period_end=business_date,
+        source_ref=source_ref,
+    )
+    with connection.cursor() as cursor:
+        for statement in (
+            settlement_sql.open_settlements_for_unsettled,
+            settlement_sql.claim_unsettled_into_open,
+        ):
+            cursor.execute(
+                statement(vendor, by_brand=False, which=settlement_sql.ADJUSTMENT), params
+            )
+
+
+def settlement_mark_paid_check(*, settlement: Settlement, payout_ref: str) -> bool:
+    """Validate marking ``settlement`` paid; return False if it is already paid with this ref."""
     if not payout_ref.strip():
         raise ValidationError({"payout_ref": _("Give the payout reference.")})
+    if settlement.status == Settlement.Status.PAID:
+        if settlement.payout_ref == payout_ref:
+            return False
+        raise ValidationError({"status": _("This settlement is already paid.")})
+    if settlement.status == Settlement.Status.OPEN:
+        raise ValidationError(
+            {"status": _("This settlement is still open: it is paid once the run closes it.")}
+        )
+    if settlement.total < 0:
+        raise ValidationError(
+            {"total": _("A negative settlement is not paid; it carries into the next one.")}
+        )
+    return True
+
+
+def settlement_mark_paid(*, settlement: Settlement, payout_ref: str) -> Settlement:
+    """Record that HQ paid a settlement out."""
     with transaction.atomic():
         locked = Settlement.objects.select_for_update().get(pk=settlement.pk)
-        if locked.status == Settlement.Status.PAID:
-            if locked.payout_ref == payout_ref:
-                return locked
-            raise ValidationError({"status": _("This settlement is already paid.")})
-        if locked.status == Settlement.Status.OPEN:
-            raise ValidationError(
-                {"status": _("This settlement is still open: it is paid once the run closes it.")}
-            )
-        if locked.total < 0:
-            raise ValidationError(
-                {"total": _("A negative settlement is not paid; it carries into the next one.")}
-            )
+        if not settlement_mark_paid_check(settlement=locked, payout_ref=payout_ref):
+            return locked
         locked.status = Settlement.Status.PAID
         locked.payout_ref = payout_ref.strip()
         locked.paid_at = timezone.now()

@@ -11,8 +11,10 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import cache
 
+from apps.commissions.models import ATTRIBUTION_REFRESHABLE
 from apps.commissions.sql.dialect import (
     GUIDE,
+    KIND_LATE,
     OPEN,
     PAID,
     STORE,
@@ -20,7 +22,21 @@ from apps.commissions.sql.dialect import (
     clawback_cents,
     share_cents,
 )
-from apps.core.sql import SQL, Composable, cents, date_plus, half_up, render, sum_cents
+from apps.commissions.sql.entries import plan_choice
+from apps.core.sql import (
+    SQL,
+    Composable,
+    Literal,
+    cents,
+    date_plus,
+    half_up,
+    render,
+    sum_cents,
+    tables,
+)
+from apps.customers.models import Customer, Membership
+
+MEMBERS = tables(customer=Customer, membership=Membership)
 
 
 @dataclass(frozen=True)
@@ -83,6 +99,13 @@ def ledger_checks(vendor: str, shape: tuple[bool, bool, bool]) -> tuple[Check, .
     ).format(GUIDE.literal)
     names = {
         **T,
+        **MEMBERS,
+        "a_scope": _dated(shape, "a"),
+        "late": KIND_LATE,
+        "refreshable": SQL(", ").join(Literal(reason) for reason in ATTRIBUTION_REFRESHABLE),
+        "pending": Literal(Membership.Status.PENDING.value),
+        "plan_in_force": plan_choice("k"),
+        "adjustment_cents": cents("a.amount"),
         "e_scope": e_scope,
         "o_scope": o_scope,
         "refund_scope": _dated(shape, "o", dated="r"),
@@ -151,8 +174,8 @@ def ledger_checks(vendor: str, shape: tuple[bool, bool, bool]) -> tuple[Check, .
                    e.beneficiary, e.plan_id AS plan, {entry_rate_bp} AS rate_bp,
                    {plan_rate_bp} AS plan_rate_bp
             FROM {entry} e LEFT JOIN {plan} p ON p.id = e.plan_id
-            WHERE {e_scope} AND (p.id IS NULL OR p.brand_id <> e.brand_id
-                                 OR {entry_rate_bp} <> {plan_rate_bp})
+            WHERE {e_scope} AND e.adjustment_id IS NULL
+              AND (p.id IS NULL OR p.brand_id <> e.brand_id OR {entry_rate_bp} <> {plan_rate_bp})
             """,
         ),
         check(
@@ -163,7 +186,7 @@ def ledger_checks(vendor: str, shape: tuple[bool, bool, bool]) -> tuple[Check, .
                    {base_cents} AS base_cents, {entry_rate_bp} AS rate_bp,
                    {entry_cents} AS amount_cents, {expected_amount_cents} AS expected_cents
             FROM {entry} e
-            WHERE e.refund_id IS NULL AND {e_scope}
+            WHERE e.refund_id IS NULL AND e.adjustment_id IS NULL AND {e_scope}
               AND {entry_cents} <> {expected_amount_cents}
             """,
         ),
@@ -198,6 +221,8 @@ def ledger_checks(vendor: str, shape: tuple[bool, bool, bool]) -> tuple[Check, .
             SELECT * FROM (
                 SELECT e.id AS entry, e.order_id AS "order", e.refund_id AS refund, e.beneficiary,
                     CASE
+                        WHEN e.adjustment_id IS NOT NULL THEN
+                            CASE WHEN ad.id IS NULL THEN 'adjustment missing' END
                         WHEN o.id IS NULL THEN 'order missing'
                         WHEN e.refund_id IS NOT NULL AND r.id IS NULL THEN 'refund missing'
                         WHEN e.refund_id IS NOT NULL AND r.order_id <> e.order_id
@@ -212,10 +237,19 @@ def ledger_checks(vendor: str, shape: tuple[bool, bool, bool]) -> tuple[Check, .
                             THEN 'business date differs from the order'
                         WHEN e.refund_id IS NOT NULL AND e.business_date <> r.business_date
                             THEN 'business date differs from the refund'
+                        WHEN e.kind = {late} THEN
+                            CASE WHEN NOT EXISTS (
+                                SELECT 1 FROM {entry} s
+                                WHERE s.order_id = e.order_id AND s.refund_id IS NULL
+                                  AND s.beneficiary = {store_side} AND s.category = e.category
+                                  AND s.plan_id = e.plan_id AND s.base_amount = e.base_amount)
+                                THEN 'late guide share has no store share of the same base'
+                            END
                     END AS problem
                 FROM {entry} e
                 LEFT JOIN {order} o ON o.id = e.order_id
                 LEFT JOIN {refund} r ON r.id = e.refund_id
+                LEFT JOIN {adjustment} ad ON ad.id = e.adjustment_id
                 WHERE {e_scope}
             ) x WHERE x.problem IS NOT NULL
             """,
@@ -320,13 +354,89 @@ def ledger_checks(vendor: str, shape: tuple[bool, bool, bool]) -> tuple[Check, .
             "entry_twice",
             "the same order or refund share is written twice (so it could be settled twice)",
             """
-            SELECT e.order_id AS "order", e.refund_id AS refund, e.beneficiary, e.category,
+            SELECT e.order_id AS "order", e.refund_id AS refund,
+                   e.adjustment_id AS adjustment, e.beneficiary, e.category,
                    COUNT(*) AS copies, MIN(e.settlement_id) AS settlement,
                    MAX(e.settlement_id) AS other_settlement
             FROM {entry} e
             WHERE {e_scope}
-            GROUP BY e.order_id, e.refund_id, e.beneficiary, e.category
+            GROUP BY e.order_id, e.refund_id, e.adjustment_id, e.beneficiary, e.category
             HAVING COUNT(*) > 1
+            """,
+        ),
+        check(
+            "entry_missing",
+            "order has no entry for a share it earns (its entry task was lost)",
+            """
+            SELECT * FROM (
+                SELECT k.order_id AS "order", k.order_no, k.category,
+                    CASE
+                        WHEN NOT EXISTS (SELECT 1 FROM {entry} e
+                                         WHERE e.order_id = k.order_id AND e.refund_id IS NULL
+                                           AND e.beneficiary = {store_side}
+                                           AND e.category = k.category)
+                            THEN 'store share missing'
+                        WHEN k.attributed_guide_id IS NOT NULL
+                             AND NOT EXISTS (SELECT 1 FROM {entry} e
+                                             WHERE e.order_id = k.order_id
+                                               AND e.refund_id IS NULL
+                                               AND e.beneficiary = {guide_side}
+                                               AND e.category = k.category)
+                            THEN 'guide share missing'
+                    END AS problem
+                FROM (
+                    SELECT o.id AS order_id, o.order_no, o.brand_id, o.store_id,
+                           st.kind AS store_kind, o.business_date, o.attributed_guide_id,
+                           c.category
+                    FROM {order} o
+                    JOIN {store} st ON st.id = o.store_id
+                    JOIN (
+                        SELECT DISTINCT l.order_id, l.category FROM {line} l
+                        WHERE l.order_id IN (SELECT o.id FROM {order} o
+                                             WHERE o.has_lines AND {o_scope})
+                        UNION ALL
+                        SELECT o.id, '' FROM {order} o WHERE NOT o.has_lines AND {o_scope}
+                    ) c ON c.order_id = o.id
+                    WHERE {o_scope} AND o.created_at <= %(grace_cutoff)s
+                ) k
+                WHERE EXISTS ({plan_in_force})
+            ) x WHERE x.problem IS NOT NULL
+            """,
+        ),
+        check(
+            "attribution_open",
+            "order still credits no guide although its member's binding has landed",
+            """
+            SELECT o.id AS "order", o.order_no, o.attribution_reason AS reason,
+                   m.id AS membership, m.assignment_status AS membership_status
+            FROM {order} o
+            JOIN {customer} c ON c.phone = o.member_phone
+            JOIN {membership} m ON m.customer_id = c.id AND m.brand_id = o.brand_id
+            WHERE {o_scope} AND o.attribution_reason IN ({refreshable})
+              AND o.member_phone <> '' AND m.assignment_status <> {pending}
+              AND o.created_at <= %(grace_cutoff)s AND m.updated_at <= %(grace_cutoff)s
+            """,
+        ),
+        check(
+            "adjustment",
+            "adjustment is not booked as exactly its one entry",
+            """
+            SELECT * FROM (
+                SELECT a.id AS adjustment, a.reference, e.id AS entry,
+                    {adjustment_cents} AS amount_cents,
+                    CASE
+                        WHEN e.id IS NULL THEN 'no entry'
+                        WHEN {entry_cents} <> {adjustment_cents} THEN 'amount differs'
+                        WHEN e.beneficiary <> a.beneficiary OR e.brand_id <> a.brand_id
+                             OR e.store_id <> a.store_id
+                             OR COALESCE(e.guide_id, 0) <> COALESCE(a.guide_id, 0)
+                            THEN 'beneficiary differs'
+                        WHEN e.business_date <> a.business_date THEN 'business date differs'
+                    END AS problem
+                FROM {adjustment} a
+                LEFT JOIN {entry} e ON e.adjustment_id = a.id
+                WHERE {a_scope}
+            ) x WHERE x.problem IS NOT NULL
             """,
         ),
         check(

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 
 from apps.commissions.models import (
     Beneficiary,
+    CommissionAdjustment,
     CommissionEntry,
     CommissionPlan,
+    EntryKind,
     Order,
     OrderLine,
     Refund,
@@ -34,6 +36,7 @@ from apps.stores.models import Store
 
 T = _tables(
     entry=CommissionEntry,
+    adjustment=CommissionAdjustment,
     plan=CommissionPlan,
     order=Order,
     line=OrderLine,
@@ -50,6 +53,10 @@ OPEN = Literal(Settlement.Status.OPEN.value)
 SETTLED = Literal(Settlement.Status.SETTLED.value)
 PAID = Literal(Settlement.Status.PAID.value)
 T0 = Literal(SettlementMode.T0.value)
+KIND_ORDER = Literal(EntryKind.ORDER.value)
+KIND_REFUND = Literal(EntryKind.REFUND.value)
+KIND_LATE = Literal(EntryKind.BOUND_GUIDE_LATE.value)
+KIND_ADJUSTMENT = Literal(EntryKind.ADJUSTMENT.value)
 T1 = Literal(SettlementMode.T1.value)
 MONTHLY = Literal(SettlementMode.MONTHLY.value)
 # Settlement terms when neither the store nor the brand has any.
@@ -57,7 +64,8 @@ DEFAULT_MODE, DEFAULT_HOLD = T1, Literal(1)
 
 ENTRY_COLUMNS = SQL(
     "order_id, refund_id, beneficiary, guide_id, store_id, brand_id, category, business_date, "
-    "base_amount, rate, plan_id, amount, mode, hold_days, settlement_id, created_at"
+    "base_amount, rate, plan_id, amount, mode, hold_days, settlement_id, created_at, kind, "
+    "adjustment_id"
 )
 SETTLEMENT_COLUMNS = SQL(
     "beneficiary, guide_id, store_id, brand_id, mode, period_start, period_end, source_ref, "

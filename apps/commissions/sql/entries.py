@@ -10,6 +10,10 @@ from functools import cache
 from apps.commissions.sql.dialect import (
     ENTRY_COLUMNS,
     GUIDE,
+    KIND_ADJUSTMENT,
+    KIND_LATE,
+    KIND_ORDER,
+    KIND_REFUND,
     STORE,
     T0,
     TERMS_HOLD,
@@ -77,7 +81,9 @@ def open_settlements_for_refunds(vendor: str, by: str) -> str:
         JOIN {entry} e ON e.order_id = r.order_id AND e.refund_id IS NULL
         WHERE r.order_id IN (SELECT o.id FROM {order} o WHERE {order_filter})
           AND e.mode <> {t0}
-          AND NOT EXISTS (SELECT 1 FROM {entry} x WHERE x.refund_id = r.id)
+          AND NOT EXISTS (SELECT 1 FROM {entry} x
+                          WHERE x.refund_id = r.id AND x.beneficiary = e.beneficiary
+                            AND x.category = e.category)
     ) k
     LEFT JOIN {cutoff} c ON c.brand_id = k.brand_id AND c.mode = k.mode
     """).format(periods=periods, order_filter=order_filter(vendor, by), t0=T0, **T)
@@ -146,12 +152,13 @@ priced AS (
 )
 SELECT x.order_id, CAST(NULL AS BIGINT), {store_side}, CAST(NULL AS BIGINT), x.store_id,
        x.brand_id, x.category, x.business_date, x.base_cents / 100.0, x.store_rate, x.plan_id,
-       {store_commission}, x.mode, x.hold_days, x.store_settlement_id, %(now)s
+       {store_commission}, x.mode, x.hold_days, x.store_settlement_id, %(now)s, {kind},
+       CAST(NULL AS BIGINT)
 FROM priced x
 UNION ALL
 SELECT x.order_id, CAST(NULL AS BIGINT), {guide_side}, x.guide_id, x.store_id,
        x.brand_id, x.category, x.business_date, x.base_cents / 100.0, x.guide_rate, x.plan_id,
-       {guide_commission}, x.mode, x.hold_days, sg.id, %(now)s
+       {guide_commission}, x.mode, x.hold_days, sg.id, %(now)s, {kind}, CAST(NULL AS BIGINT)
 FROM priced x
 {guide_settlement}
 WHERE x.guide_id IS NOT NULL
@@ -176,6 +183,7 @@ ON CONFLICT DO NOTHING
             guide_settlement=open_settlement_join(
                 GUIDE, alias="sg", entry="x", condition=SQL("x.mode <> {}").format(T0)
             ),
+            kind=KIND_ORDER,
             **T,
         )
     )
@@ -230,7 +238,7 @@ SELECT x.order_id, x.refund_id, x.beneficiary, x.guide_id, x.store_id, x.brand_i
        x.business_date, -{base_clawback} / 100.0, x.rate, x.plan_id,
        -{amount_clawback} / 100.0,
        x.mode, x.hold_days, CASE WHEN x.mode = {t0} THEN NULL ELSE COALESCE(sg.id, ss.id) END,
-       %(now)s
+       %(now)s, {kind}, CAST(NULL AS BIGINT)
 FROM x
 {open_settlements}
 WHERE true
@@ -251,6 +259,107 @@ ON CONFLICT DO NOTHING
             ),
             t0=T0,
             open_settlements=open_settlement_joins("x"),
+            kind=KIND_REFUND,
+            **T,
+        )
+    )
+
+
+# --- A guide's share added once the member's binding landed ------------------------------
+
+
+def _late_guide_shares(vendor: str) -> Composable:
+    """The order's store shares (alias ``x``) as the guide shares they call for.
+
+    The guide earns on the same base, under the same plan and terms as the
+    store's entry (its guide rate), so the late share is what the guide would
+    have earned at once; it goes in the first period still open (``periods``).
+    """
+    periods = period_columns(vendor, "e.business_date", "e.mode", "e.hold_days")
+    return SQL("""
+    SELECT e.order_id, o.attributed_guide_id AS guide_id, e.store_id, e.brand_id, e.category,
+           e.business_date, {base_cents} AS base_cents, p.guide_rate, e.plan_id, e.mode,
+           e.hold_days, {guide_side} AS beneficiary, {periods}
+    FROM {entry} e
+    JOIN {order} o ON o.id = e.order_id
+    JOIN {plan} p ON p.id = e.plan_id
+    LEFT JOIN {cutoff} c ON c.brand_id = e.brand_id AND c.mode = e.mode
+    WHERE e.order_id = %(order_id)s AND e.refund_id IS NULL AND e.beneficiary = {store_side}
+      AND o.attributed_guide_id IS NOT NULL
+    """).format(
+        base_cents=cents("e.base_amount"), guide_side=GUIDE.literal, store_side=STORE.literal,
+        periods=periods, **T,
+    )  # fmt: skip
+
+
+@cache
+def open_settlements_for_late_guide_entries(vendor: str) -> str:
+    """Open the guide's settlements that an order's late guide shares go in."""
+    keys = SQL("""
+    SELECT x.beneficiary, x.guide_id, x.store_id, x.brand_id, x.mode, x.period_start,
+           x.period_end
+    FROM ({shares}) x
+    WHERE x.mode <> {t0}
+    """).format(shares=_late_guide_shares(vendor), t0=T0)
+    return render(insert_open_settlements(keys))
+
+
+@cache
+def insert_late_guide_entries(vendor: str) -> str:
+    """Write the attributed guide's shares of an order whose store shares were written before.
+
+    Kind ``bound_guide_late``: appended beside the store's entries, never
+    replacing any. A T+0 share is settled with the order's T+0 settlement.
+    """
+    return render(
+        SQL("""
+INSERT INTO {entry} ({entry_columns})
+SELECT x.order_id, CAST(NULL AS BIGINT), {guide_side}, x.guide_id, x.store_id, x.brand_id,
+       x.category, x.business_date, x.base_cents / 100.0, x.guide_rate, x.plan_id,
+       {guide_commission}, x.mode, x.hold_days, sg.id, %(now)s, {kind}, CAST(NULL AS BIGINT)
+FROM ({shares}) x
+{guide_settlement}
+WHERE true
+ON CONFLICT DO NOTHING
+""").format(
+            entry_columns=ENTRY_COLUMNS,
+            guide_side=GUIDE.literal,
+            guide_commission=commission_yuan("x.base_cents", "x.guide_rate"),
+            kind=KIND_LATE,
+            shares=_late_guide_shares(vendor),
+            guide_settlement=open_settlement_join(
+                GUIDE, alias="sg", entry="x", condition=SQL("x.mode <> {}").format(T0)
+            ),
+            **T,
+        )
+    )
+
+
+# --- Adjustments -------------------------------------------------------------------------
+
+
+@cache
+def insert_adjustment_entry(vendor: str) -> str:
+    """Book adjustment %(adjustment_id)s as its one entry, unsettled, under the terms in force.
+
+    The terms are the beneficiary's (the store's own, else the brand's), as
+    for an order's entries; the settlement is claimed next.
+    """
+    return render(
+        SQL("""
+INSERT INTO {entry} ({entry_columns})
+SELECT NULL, NULL, k.beneficiary, k.guide_id, k.store_id, k.brand_id, '', k.business_date,
+       0, 0, NULL, k.amount, {terms_mode}, {terms_hold}, NULL, %(now)s, {kind}, k.id
+FROM {adjustment} k
+{terms_join}
+WHERE k.id = %(adjustment_id)s
+ON CONFLICT DO NOTHING
+""").format(
+            entry_columns=ENTRY_COLUMNS,
+            terms_mode=TERMS_MODE,
+            terms_hold=TERMS_HOLD,
+            terms_join=TERMS_JOIN,
+            kind=KIND_ADJUSTMENT,
             **T,
         )
     )

@@ -29,6 +29,8 @@ T0_OF_ORDER = "t0_of_order"  # T+0 entries of %(order_id)s, not of a refund
 T0_OF_REFUND = "t0_of_refund"  # T+0 entries of %(order_id)s's refund %(refund_id)s
 T0_OF_ORDERS = "t0_of_orders"  # T+0 entries of the %(order_ids)s list, each order on its own
 SCHEDULED_DUE = "scheduled_due"  # entries of the %(modes)s list (T+1, T+N, monthly)
+ADJUSTMENT = "adjustment"  # the entry of adjustment %(adjustment_id)s
+ADJUSTMENT_T0 = "adjustment_t0"  # the same, if it is T+0
 
 
 def entry_filter(vendor: str, which: str, *, by_brand: bool) -> Composable:
@@ -38,6 +40,8 @@ def entry_filter(vendor: str, which: str, *, by_brand: bool) -> Composable:
         T0_DUE: "e.mode = {t0} AND e.business_date <= %(run_date)s",
         T0_OF_ORDER: of_order + "e.refund_id IS NULL",
         T0_OF_REFUND: of_order + "e.refund_id = %(refund_id)s",
+        ADJUSTMENT: "e.adjustment_id = %(adjustment_id)s",
+        ADJUSTMENT_T0: "e.adjustment_id = %(adjustment_id)s AND e.mode = {t0}",
     }
     if which == SCHEDULED_DUE:
         condition = in_list(vendor, "e.mode", "modes")
@@ -56,11 +60,14 @@ def entry_filter(vendor: str, which: str, *, by_brand: bool) -> Composable:
 
 
 @cache
-def open_settlements_for_unsettled(vendor: str, *, by_brand: bool) -> str:
-    """Open settlements for the due entries written without one.
+def open_settlements_for_unsettled(
+    vendor: str, *, by_brand: bool, which: str = SCHEDULED_DUE
+) -> str:
+    """Open settlements for the due entries written without one (``which``: an adjustment's).
 
     Such entries are rare: a T+1 entry whose open settlement a concurrent
-    writer had not yet committed, or entries from before open settlements.
+    writer had not yet committed, entries from before open settlements, or
+    an adjustment, which is written alone and then put in its settlement.
     """
     periods = period_columns(vendor, "e.business_date", "e.mode", "e.hold_days")
     keys = SQL("""
@@ -71,15 +78,15 @@ def open_settlements_for_unsettled(vendor: str, *, by_brand: bool) -> str:
     """).format(
         periods=periods,
         t0=T0,
-        entry_filter=entry_filter(vendor, SCHEDULED_DUE, by_brand=by_brand),
+        entry_filter=entry_filter(vendor, which, by_brand=by_brand),
         **T,
     )
     return render(insert_open_settlements(keys))
 
 
 @cache
-def claim_unsettled_into_open(vendor: str, *, by_brand: bool) -> str:
-    """Move the due entries written without a settlement into their open one."""
+def claim_unsettled_into_open(vendor: str, *, by_brand: bool, which: str = SCHEDULED_DUE) -> str:
+    """Move the due entries written without a settlement (``which``) into their open one."""
     periods = period_columns(vendor, "e.business_date", "e.mode", "e.hold_days")
     return render(
         SQL("""
@@ -98,7 +105,7 @@ WHERE u.id = m.id AND u.settlement_id IS NULL AND m.settlement_id IS NOT NULL
 """).format(
             periods=periods,
             t0=T0,
-            entry_filter=entry_filter(vendor, SCHEDULED_DUE, by_brand=by_brand),
+            entry_filter=entry_filter(vendor, which, by_brand=by_brand),
             open_settlements=open_settlement_joins("x"),
             **T,
         )

@@ -3,6 +3,7 @@
 import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from apps.commissions.services import settlement_run
 from apps.stores.models import Brand
@@ -20,12 +21,23 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help="print what would be settled, write nothing"
         )
+        parser.add_argument(
+            "--allow-future",
+            action="store_true",
+            help="settle a date after today: closes periods before they end, early",
+        )
 
-    def handle(self, *args, date, brand=None, dry_run=False, **options):
+    def handle(self, *args, date, brand=None, dry_run=False, allow_future=False, **options):
         try:
             run_date = dt.date.fromisoformat(date)
         except ValueError as exc:
             raise CommandError(f"--date must be YYYY-MM-DD, not {date!r}") from exc
+        today = timezone.localdate()
+        if run_date > today and not allow_future:
+            raise CommandError(
+                f"--date {run_date} is after today ({today}): settling it would close open "
+                "periods before they end. Give --allow-future if that is what you mean."
+            )
         brand_obj = None
         if brand:
             brand_obj = Brand.objects.filter(code=brand).first()

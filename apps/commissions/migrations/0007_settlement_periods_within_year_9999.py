@@ -22,6 +22,6 @@ def cap_periods(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("commissions", "0004_order_member_index")]
+    dependencies = [("commissions", "0006_order_numbers_path_safe")]
 
     operations = [migrations.RunPython(cap_periods, migrations.RunPython.noop, elidable=True)]
