@@ -198,6 +198,84 @@ def celery_worker(
         worker.stop()
 
 
+class Beat:
+    """One ``celery beat`` process with django-celery-beat's DatabaseScheduler on the test
+    database, sending to ``broker_url``: the schedule is the PeriodicTask rows (see
+    ``beat_schedule_only``)."""
+
+    def __init__(self, *, broker_url: str):
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
+            "DATABASE_URL": _database_url(),
+            "CELERY_BROKER_URL": broker_url,
+            "TEST_TASKS_EAGER": "false",
+        }
+        self.process: subprocess.Popen | None = None
+        self.log_path = ROOT / "var" / f"beat-{uuid.uuid4().hex[:12]}.log"
+
+    def log_text(self) -> str:
+        return self.log_path.read_text()
+
+    def start(self) -> None:
+        self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop
+        self.process = subprocess.Popen(
+            [
+                sys.executable, "-m", "tests.worker_boot", "-A", "config", "beat",
+                "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler",
+                "--max-interval", "1", "--pidfile=", "--loglevel", "info",
+            ],
+            cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        wait_for(lambda: "beat: Starting" in self.log_text(), timeout=60)
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=20)
+        self._log.close()
+
+
+@contextmanager
+def celery_beat(*, broker_url: str | None = None):
+    """Yield a started ``Beat`` sending to ``broker_url`` (default: the configured broker)."""
+    beat = Beat(broker_url=broker_url or worker_broker_url())
+    try:
+        beat.start()
+        yield beat
+    finally:
+        beat.stop()
+
+
+def beat_schedule_only(every_seconds: dict[str, int], *, queue: str) -> None:
+    """Make the PeriodicTask rows run only the tasks named, every so many seconds, on ``queue``.
+
+    The rows are the production defaults (``apps.core.schedules``); a test
+    shortens the periods it waits for and sends to its worker's private queue.
+    """
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask, PeriodicTasks
+
+    from apps.core.schedules import periodic_tasks_ensure
+
+    periodic_tasks_ensure()
+    for row in PeriodicTask.objects.all():
+        if row.task in every_seconds:
+            row.interval, _created = IntervalSchedule.objects.get_or_create(
+                every=every_seconds[row.task], period=IntervalSchedule.SECONDS
+            )
+            row.crontab, row.enabled, row.queue, row.last_run_at = None, True, queue, None
+        else:
+            row.enabled = False
+        row.save()
+    PeriodicTasks.update_changed()
+
+
 @contextmanager
 def running_worker(*, concurrency: int = 1, pool: str = "prefork"):
     """Yield the name of a private queue that a freshly started worker consumes."""

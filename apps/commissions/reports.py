@@ -6,12 +6,11 @@ and the exports add the totals row up from the grouped rows as they pass (a
 few thousand sums, not the entries), which saves a second scan of the
 ledger; ``commission_report_totals`` is the same figure straight from the
 entries. The exports stream: CSV row by row from a server-side cursor, XLSX
-through openpyxl's write-only workbook into a temporary file.
+through openpyxl's write-only workbook into a temporary file, both written
+by ``apps.core.exports`` (which makes formula-like text plain).
 """
 
-import csv
 import datetime as dt
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -22,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.commissions.models import CommissionEntry
 from apps.commissions.selectors import entries_with_status
+from apps.core.exports import csv_response, xlsx_response
 from apps.core.money import ZERO, money_from_db
 from apps.core.roles import Role, user_has_role
 from apps.core.scoping import Scope, scope_queryset
@@ -253,42 +253,11 @@ def _export_lines(report: GroupedReport) -> Iterator[list]:
     yield [TOTAL_KEY, "", totals["entries"], totals["base_amount"], totals["amount"]]
 
 
-class _Echo:
-    """A file-like object whose ``write`` returns the line, for csv.writer to stream."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 def report_csv_response(report: GroupedReport, *, filename: str) -> StreamingHttpResponse:
-    """Stream the report as CSV (UTF-8 with BOM, for Excel), the totals row last."""
-    writer = csv.writer(_Echo())
-
-    def lines() -> Iterator[str]:
-        yield "\ufeff"
-        for line in _export_lines(report):
-            yield writer.writerow(line)
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
-    return response
+    """Stream the report as CSV, the totals row last."""
+    return csv_response(_export_lines(report), filename=filename)
 
 
 def report_xlsx_response(report: GroupedReport, *, filename: str) -> FileResponse:
-    """Write the report with openpyxl's write-only workbook to a temporary file and stream it."""
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("report")
-    for line in _export_lines(report):
-        sheet.append(line)
-    # Deleted on close, which FileResponse does once the last byte is sent.
-    spool = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 (FileResponse closes it)
-    workbook.save(spool)
-    spool.seek(0)
-    return FileResponse(
-        spool,
-        as_attachment=True,
-        filename=f"{filename}.xlsx",
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
+    """Stream the report as an XLSX workbook, the totals row last."""
+    return xlsx_response(_export_lines(report), filename=filename, sheet="report")

@@ -120,6 +120,14 @@ EXAMPLES_PER_CHECK = 10
 # A refund's clawback entries are written by a task queued when the refund is
 # accepted; refunds younger than this may legitimately have none yet.
 DEFAULT_GRACE = dt.timedelta(minutes=10)
+# Business dates outside this window are reported: before 2000-01-01 is a
+# typo (0026 for 2026) or a default an integration sent for a missing value
+# (1970-01-01, 0001-01-01); after tomorrow is a day that has begun nowhere
+# yet (a POS clock running fast, or a time zone ahead of ours, reaches
+# tomorrow at most). The ledger still reads such rows; they are someone's
+# mistake to correct.
+BUSINESS_DATE_EARLIEST = dt.date(2000, 1, 1)
+BUSINESS_DATE_DAYS_AHEAD = 1
 
 
 @dataclass
@@ -156,9 +164,12 @@ def ledger_verify(
     """
     scope = scope or LedgerScope()
     vendor = connection.vendor
+    latest = timezone.localdate() + dt.timedelta(days=BUSINESS_DATE_DAYS_AHEAD)
     params = {
         **scope.params(),
         "grace_cutoff": connection.ops.adapt_datetimefield_value(timezone.now() - grace),
+        "dates_from": connection.ops.adapt_datefield_value(BUSINESS_DATE_EARLIEST),
+        "dates_to": connection.ops.adapt_datefield_value(latest),
     }
     breaches = []
     with connection.cursor() as cursor:

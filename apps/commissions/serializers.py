@@ -23,11 +23,15 @@ from apps.core.money import (
     MIN_AMOUNT,
     MONEY_DECIMAL_PLACES,
     MONEY_MAX_DIGITS,
-    MONEY_SUM_MAX_DIGITS,
 )
 from apps.guides.serializers import guide_employee_no_field
 from apps.stores.models import Store
 from apps.stores.serializers import brand_code_field, region_code_field, store_code_field
+
+# The largest values the columns hold (PositiveIntegerField, PositiveSmallIntegerField):
+# a larger one would fail in the database as a server error, not a field error.
+QUANTITY_MAX = 2_147_483_647
+HOLD_DAYS_MAX = 32_767
 
 
 def amount_field(**kwargs) -> serializers.DecimalField:
@@ -59,7 +63,7 @@ def _has_offset(value: str) -> bool:
 class OrderLineInputSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
     category = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
-    quantity = serializers.IntegerField(min_value=1)
+    quantity = serializers.IntegerField(min_value=1, max_value=QUANTITY_MAX)
     amount = serializers.DecimalField(
         max_digits=ORDER_AMOUNT_MAX_DIGITS,
         decimal_places=MONEY_DECIMAL_PLACES,
@@ -214,7 +218,9 @@ class PlanSuccessorSerializer(serializers.Serializer):
 class SettlementTermsSerializer(serializers.ModelSerializer):
     brand = brand_code_field()
     store = store_code_field(required=False, allow_null=True)
-    hold_days = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    hold_days = serializers.IntegerField(
+        min_value=0, max_value=HOLD_DAYS_MAX, required=False, allow_null=True
+    )
 
     class Meta:
         model = SettlementTerms
@@ -305,9 +311,10 @@ class CommissionReportQuerySerializer(serializers.Serializer):
 
 
 def _money_sum_field() -> serializers.DecimalField:
-    return serializers.DecimalField(
-        max_digits=MONEY_SUM_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES
-    )
+    # No cap on the digits of a sum: DRF fails the whole answer (a 500) on a
+    # value wider than its field, and a sum of entries that each fit their
+    # column can be any width.
+    return serializers.DecimalField(max_digits=None, decimal_places=MONEY_DECIMAL_PLACES)
 
 
 class CommissionReportTotalsSerializer(serializers.Serializer):

@@ -27,18 +27,9 @@ from apps.commissions.serializers import (
     SettlementSerializer,
     SettlementTermsSerializer,
 )
-from apps.core.api import Conflict, IsHQ
-from apps.core.roles import Role, user_has_role
+from apps.core.api import Conflict, IsHQ, IsHQOrIntegration
 from apps.core.schema import ErrorDetailSerializer
 from apps.core.scoping import scope_for_request, scope_for_user
-
-
-class IsHQOrIntegration(permissions.BasePermission):
-    def has_permission(self, request, view):
-        return bool(request.user and request.user.is_authenticated) and user_has_role(
-            request.user, Role.HQ_OPS, Role.INTEGRATION
-        )
-
 
 CONFLICT_DESCRIPTION = "The number exists with different content."
 

@@ -2,18 +2,26 @@
 
 import re
 
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, mixins, permissions, serializers, viewsets
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from apps.core.geo import CoordSystem, coordinates_are_valid, is_failed_fix, to_wgs84
+from apps.core.parsers import RequestBodyTooLarge
 from apps.core.roles import Role, user_has_role
 from apps.core.scoping import scope_for_request, scope_queryset
 
 
 def exception_handler(exc, context):
-    """Turn a service's Django ValidationError into a 400 naming the fields."""
+    """Turn a service's Django ValidationError into a 400 naming the fields.
+
+    A body over Django's ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is a 413, in JSON
+    like every other answer of the API.
+    """
+    if isinstance(exc, RequestDataTooBig):
+        exc = RequestBodyTooLarge()
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
             detail = {field: [str(m) for m in msgs] for field, msgs in exc.message_dict.items()}
@@ -40,6 +48,15 @@ class IsHQOrReadOnly(permissions.BasePermission):
         if request.method in permissions.SAFE_METHODS:
             return True
         return user_has_role(request.user, Role.HQ_OPS, Role.INTEGRATION)
+
+
+class IsHQOrIntegration(permissions.BasePermission):
+    """HQ operations and integrations (POS, e-commerce, mini-program backends) only."""
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated) and user_has_role(
+            request.user, Role.HQ_OPS, Role.INTEGRATION
+        )
 
 
 class IsHQ(permissions.BasePermission):

@@ -1,5 +1,7 @@
-"""The ground floor's one table: heartbeats that prove the queue moves."""
+"""The ground floor's tables: heartbeats, task messages the broker did not take, sessions."""
 
+from django.conf import settings
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -17,3 +19,59 @@ class Heartbeat(models.Model):
 
     def __str__(self):
         return f"{self.source} @ {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class OutboxMessage(models.Model):
+    """A task message the broker refused (an outage): kept here until it is sent.
+
+    Written by ``apps.core.tasking`` when sending fails after the work's own
+    transaction committed, and sent again by ``outbox_drain`` (beat's "Outbox
+    drain" and every worker start). Tasks are idempotent, so a message sent
+    twice does no harm. A coalesced run is kept once per ``coalesce_key``.
+    """
+
+    task = models.CharField(_("task"), max_length=200)
+    args = models.JSONField(_("arguments"), default=list)
+    coalesce_key = models.CharField(
+        _("coalescing key"), max_length=200, null=True, blank=True, unique=True
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    attempts = models.PositiveIntegerField(_("attempts to send"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        verbose_name = _("unsent task message")
+        verbose_name_plural = _("unsent task messages")
+        ordering = ["pk"]
+
+    def __str__(self):
+        return f"{self.task}{tuple(self.args)!r}"
+
+
+class UserSession(AbstractBaseSession):
+    """A login session (Django's database session) that knows whose it is.
+
+    Django's own session table keys rows by session key only, so a user's
+    sessions could be found only by decoding every row; with the user on the
+    row, ending someone's access ends their sessions in one statement
+    (``apps.core.access``). Written by ``apps.core.sessions.SessionStore``.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+
+    class Meta(AbstractBaseSession.Meta):
+        verbose_name = _("login session")
+        verbose_name_plural = _("login sessions")
+
+    @classmethod
+    def get_session_store_class(cls):
+        from apps.core.sessions import SessionStore
+
+        return SessionStore

@@ -10,8 +10,6 @@ from decimal import ROUND_HALF_UP, Decimal
 
 MONEY_MAX_DIGITS = 14
 MONEY_DECIMAL_PLACES = 2
-# Sums over many entries (report totals) need more digits than one amount.
-MONEY_SUM_MAX_DIGITS = 18
 MONEY_PLACES = Decimal("0.01")
 ZERO = Decimal("0.00")
 # An order, a refund or an order line's price is at least a cent.

@@ -20,12 +20,20 @@ class PeriodicTaskDefault:
 PERIODIC_TASK_DEFAULTS: list[PeriodicTaskDefault] = [
     # Beat proves it is alive every minute; its last run shows in the admin.
     PeriodicTaskDefault(name="Heartbeat", task="core.heartbeat", every_seconds=60),
-    # Members still pending five minutes after joining lost their assignment
-    # message (a broker restart, a worker killed past its retries): re-queue them.
+    # Task messages the broker refused during an outage wait in the outbox
+    # (apps.core.tasking). Every 30 seconds, so that once Redis is back a
+    # member is assigned and an order's entries written within half a minute,
+    # without waiting for other traffic; an empty outbox costs one index probe.
+    PeriodicTaskDefault(name="Outbox drain", task="core.outbox_drain", every_seconds=30),
+    # Members still pending a minute after joining lost their assignment
+    # (a broker restart, a worker killed in the middle of a batch): re-queue
+    # them. Every minute, as often as members go stale, so the worst case is
+    # two minutes after joining; the query reads a partial index of pending
+    # members, a few rows when nothing is lost.
     PeriodicTaskDefault(
         name="Pending member sweep",
         task="customers.pending_memberships_sweep",
-        every_seconds=5 * 60,
+        every_seconds=60,
     ),
     # 02:00 local: the business day has closed and the load of the evening peak is gone.
     PeriodicTaskDefault(

@@ -78,10 +78,29 @@ def half_up(numerator: str | Composable, denominator: str | Composable) -> Compo
 
 # Dates: PostgreSQL adds integers to dates and truncates to months, SQLite has
 # date() modifiers. Both compare ISO dates.
+#
+# A computed date stops at 9999-12-31, the last one Python (and so every
+# read of the row) can represent: PostgreSQL would store 10000-01-01 for the
+# day after, which no list, report or admin page could then load, and SQLite
+# would give NULL. A date that far out is a bad input, which ``verify_ledger``
+# reports; capped, it cannot take every read of its table down with it.
+DATE_MAX = Literal("9999-12-31")
+
+
 def date_plus(vendor: str, date: str | Composable, days: str | Composable) -> Composed:
+    """``date`` plus ``days`` days, at most 9999-12-31 (NULL stays NULL)."""
     if vendor == "postgresql":
-        return SQL("({} + {})").format(_sql(date), _sql(days))
-    return SQL("date({}, '+' || ({}) || ' days')").format(_sql(date), _sql(days))
+        return SQL("LEAST({} + {}, CAST({} AS date))").format(_sql(date), _sql(days), DATE_MAX)
+    return _sqlite_capped(
+        date, SQL("date({}, '+' || ({}) || ' days')").format(_sql(date), _sql(days))
+    )
+
+
+def _sqlite_capped(date: str | Composable, computed: Composed) -> Composed:
+    # SQLite's date() answers NULL past year 9999.
+    return SQL("COALESCE({}, CASE WHEN {} IS NOT NULL THEN {} END)").format(
+        computed, _sql(date), DATE_MAX
+    )
 
 
 def month_start(vendor: str, date: str | Composable) -> Composed:
@@ -91,11 +110,14 @@ def month_start(vendor: str, date: str | Composable) -> Composed:
 
 
 def month_end(vendor: str, date: str | Composable) -> Composed:
+    """The last day of ``date``'s month (PostgreSQL reaches 9999-12-31 without a cap)."""
     if vendor == "postgresql":
         return SQL("CAST(date_trunc('month', {}) + INTERVAL '1 month - 1 day' AS date)").format(
             _sql(date)
         )
-    return SQL("date({}, 'start of month', '+1 month', '-1 day')").format(_sql(date))
+    return _sqlite_capped(
+        date, SQL("date({}, 'start of month', '+1 month', '-1 day')").format(_sql(date))
+    )
 
 
 # Lists of values travel as one parameter: an array on PostgreSQL, JSON text

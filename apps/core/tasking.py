@@ -4,6 +4,11 @@ Services never import a task module (task modules import services): they
 queue work by the task's registered name through ``task_enqueue``, which
 sends it once the surrounding transaction commits. Task modules share the
 retry policy and the checks of incoming messages defined here.
+
+When the broker refuses a message (Redis down), the work is already
+committed: the caller gets its normal answer and the message is kept in the
+outbox table (``OutboxMessage``), which ``outbox_drain`` sends once the
+broker is back (beat runs it every 30 seconds, and every worker at start).
 """
 
 import logging
@@ -12,8 +17,18 @@ from functools import partial
 from celery import current_app, shared_task
 from django.core.cache import cache
 from django.db import OperationalError, transaction
+from django.db.models import F
+from kombu.exceptions import KombuError
+
+from apps.core.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
+
+# What a send raises when the broker cannot be reached (Celery retries the
+# connection a few times, about a second and a half, before it gives up).
+BROKER_ERRORS = (KombuError, OSError)
+# Messages sent per transaction by outbox_drain.
+OUTBOX_DRAIN_BATCH = 500
 
 # Transient database trouble (a lock wait, a deadlock victim, a dropped
 # connection) is retried with backoff; nothing else is, so a bad message can
@@ -61,7 +76,19 @@ def task_enqueue_coalesced(name: str, *, key: str, args: tuple = ()) -> None:
     transaction.on_commit(partial(_send_coalesced, name, key, args))
 
 
-def _send(name: str, args: tuple, countdown: float | None) -> None:
+def _send(
+    name: str, args: tuple, countdown: float | None, *, coalesce_key: str | None = None
+) -> None:
+    try:
+        _publish(name, args, countdown)
+    except BROKER_ERRORS as exc:
+        # Run on commit: the work is saved and the caller must hear so. The
+        # message waits in the outbox until the broker is back.
+        logger.warning("broker unavailable, %s%r kept in the outbox: %s", name, args, exc)
+        _outbox_keep(name, args, coalesce_key=coalesce_key, error=exc)
+
+
+def _publish(name: str, args: tuple, countdown: float | None) -> None:
     # Looked up by name at send time, with the task's own options. Web
     # processes import no task module until they first send one; the registry
     # then raises for a name no task module declares, so a typo fails the
@@ -71,14 +98,76 @@ def _send(name: str, args: tuple, countdown: float | None) -> None:
     current_app.tasks[name].apply_async(args=args, countdown=countdown)
 
 
+def _outbox_keep(name: str, args: tuple, *, coalesce_key: str | None, error: Exception) -> None:
+    # A coalesced run is kept once: the run serves every item waiting when it
+    # starts, and the first message (the lowest order id) starts furthest back.
+    OutboxMessage.objects.bulk_create(
+        [OutboxMessage(task=name, args=list(args), coalesce_key=coalesce_key,
+                       last_error=str(error)[:1000])],
+        ignore_conflicts=True,
+    )  # fmt: skip
+
+
 def _send_coalesced(name: str, key: str, args: tuple) -> None:
-    if cache.add(key, 1, timeout=COALESCED_KEY_SECONDS):
-        _send(name, args, COALESCED_RUN_DELAY_SECONDS)
+    try:
+        queued_now = cache.add(key, 1, timeout=COALESCED_KEY_SECONDS)
+    except Exception:  # any cache failure: send, as without coalescing
+        logger.warning("cache unavailable, sending %s without coalescing", name, exc_info=True)
+        queued_now = True
+    if queued_now:
+        _send(name, args, COALESCED_RUN_DELAY_SECONDS, coalesce_key=key)
 
 
 def coalesced_run_start(key: str) -> None:
     """Let items committed from now on queue the next run (see ``task_enqueue_coalesced``)."""
-    cache.delete(key)
+    try:
+        cache.delete(key)
+    except Exception:  # the key expires by itself (COALESCED_KEY_SECONDS)
+        logger.warning("cache unavailable, %s left to expire", key, exc_info=True)
+
+
+def outbox_drain() -> int:
+    """Send the outbox's messages, oldest first; return how many were sent.
+
+    Stops at the first message the broker refuses again (it is still away):
+    the rest wait for the next drain. A message is deleted once sent, in the
+    transaction that locked it (SKIP LOCKED: two drains never send one
+    message twice at once; should the delete be lost, the idempotent task
+    runs twice, harmlessly).
+    """
+    sent, after = 0, 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                OutboxMessage.objects.filter(pk__gt=after)
+                .select_for_update(skip_locked=True)
+                .order_by("pk")[:OUTBOX_DRAIN_BATCH]
+            )
+            if not batch:
+                return sent
+            done, refused = [], None
+            for message in batch:
+                try:
+                    _publish(message.task, tuple(message.args), None)
+                except BROKER_ERRORS as exc:
+                    refused = (message, exc)
+                    break
+                except KeyError:
+                    # A task no release declares any more: kept for a person to look at.
+                    logger.error("outbox: no task named %s, message %s kept", message.task,
+                                 message.pk)  # fmt: skip
+                    continue
+                done.append(message.pk)
+            OutboxMessage.objects.filter(pk__in=done).delete()
+            sent += len(done)
+            if refused is not None:
+                message, exc = refused
+                OutboxMessage.objects.filter(pk=message.pk).update(
+                    attempts=F("attempts") + 1, last_error=str(exc)[:1000]
+                )
+                logger.warning("outbox: broker still unavailable, %s sent so far", sent)
+                return sent
+            after = batch[-1].pk
 
 
 def id_from_message(value, *, task: str, field: str) -> int | None:

@@ -1,7 +1,16 @@
 """Celery entry points of the ground floor."""
 
+import logging
+
+from celery import shared_task
+from celery.signals import worker_ready
+
 from apps.core.services import heartbeat_record
-from apps.core.tasking import renamed_task
+from apps.core.tasking import TRANSIENT_RETRY, outbox_drain, renamed_task
+
+logger = logging.getLogger(__name__)
+
+OUTBOX_DRAIN = "core.outbox_drain"
 
 
 # Named apps.core.tasks.heartbeat before the release of 2026-12.
@@ -9,3 +18,19 @@ from apps.core.tasking import renamed_task
 def heartbeat(source: str = "beat") -> int:
     """Record that a worker processed a message; returns the heartbeat id."""
     return heartbeat_record(source=source).pk
+
+
+@shared_task(name=OUTBOX_DRAIN, **TRANSIENT_RETRY)
+def outbox_drain_task() -> int:
+    """Send the task messages the broker refused during an outage; returns how many."""
+    return outbox_drain()
+
+
+@worker_ready.connect(dispatch_uid="core_outbox_drain_on_worker_start")
+def _drain_outbox_on_start(sender, **kwargs):
+    # A worker starting is often the broker coming back: drain at once rather
+    # than wait for beat's next run.
+    try:
+        outbox_drain_task.delay()
+    except Exception:  # beat's periodic drain follows anyway
+        logger.warning("outbox: could not queue a drain at worker start", exc_info=True)

@@ -8,11 +8,16 @@ up to twice the rate across the boundary of two windows.
 
 The counters live in Django's default cache: Redis when one is configured
 (shared by every web worker), otherwise each process's memory, where each
-worker counts on its own.
+worker counts on its own. With the cache unavailable nothing is counted and
+every request passes.
 """
+
+import logging
 
 from django.core.cache import cache
 from rest_framework.throttling import UserRateThrottle
+
+logger = logging.getLogger(__name__)
 
 _PERIODS = {"s": 1, "sec": 1, "min": 60, "m": 60, "hour": 3600, "h": 3600, "day": 86400, "d": 86400}
 
@@ -29,17 +34,29 @@ def fixed_window_hit(key: str, *, limit: int, seconds: int, now: float) -> tuple
     """Count one hit on ``key``; return whether it is within ``limit`` and when the window ends.
 
     One atomic ``incr`` per hit: ``add()`` is a no-op when the key exists, and
-    ``incr()`` is atomic in Redis and in the local-memory cache alike.
+    ``incr()`` is atomic in Redis and in the local-memory cache alike. With
+    the cache unavailable (Redis down) the hit is not counted and allowed:
+    the limits guard capacity, and refusing every request while Redis is
+    away would turn its outage into ours (limits kept in the database, such
+    as codes per phone, still hold).
     """
     window = int(now // seconds)
     window_key = f"{key}:{window}"
+    try:
+        count = _count(window_key, seconds=seconds)
+    except Exception:  # any cache failure: let the request through
+        logger.warning("rate limit not counted: the cache is unavailable", exc_info=True)
+        return True, (window + 1) * seconds
+    return count <= limit, (window + 1) * seconds
+
+
+def _count(window_key: str, *, seconds: int) -> int:
     cache.add(window_key, 0, timeout=seconds + 1)
     try:
-        count = cache.incr(window_key)
+        return cache.incr(window_key)
     except ValueError:  # expired between add() and incr()
         cache.set(window_key, 1, timeout=seconds + 1)
-        count = 1
-    return count <= limit, (window + 1) * seconds
+        return 1
 
 
 class FixedWindowUserRateThrottle(UserRateThrottle):

@@ -2,6 +2,7 @@
 
 import django_filters
 
+from apps.core.filters import UtcIsoDateTimeFilter
 from apps.customers.models import Membership
 
 
@@ -12,8 +13,8 @@ class MembershipFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(
         field_name="assignment_status", choices=Membership.Status.choices
     )
-    joined_after = django_filters.IsoDateTimeFilter(field_name="joined_at", lookup_expr="gte")
-    joined_before = django_filters.IsoDateTimeFilter(field_name="joined_at", lookup_expr="lt")
+    joined_after = UtcIsoDateTimeFilter(field_name="joined_at", lookup_expr="gte")
+    joined_before = UtcIsoDateTimeFilter(field_name="joined_at", lookup_expr="lt")
 
     class Meta:
         model = Membership

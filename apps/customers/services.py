@@ -135,7 +135,7 @@ def member_join(
             raise
         return JoinResult(existing, created=False)
     if settings.TASK_COALESCING:
-        task_enqueue_coalesced(task_names.MEMBERSHIPS_ASSIGN_WAITING, key=ASSIGN_WAITING_KEY)
+        memberships_waiting_queue()
     else:
         task_enqueue(task_names.MEMBERSHIP_ASSIGN_WITH_BACKLOG, membership.pk)
     return JoinResult(membership, created=True)
@@ -348,6 +348,14 @@ def membership_assign_with_backlog(*, membership_id: int) -> Membership | None:
         return membership_assign(membership_id=membership_id)
     _memberships_assign_batch(first_id=membership_id)
     return Membership.objects.filter(pk=membership_id).first()
+
+
+def memberships_waiting_queue() -> None:
+    """Queue a run assigning every member waiting; with coalescing, unless one is queued."""
+    if settings.TASK_COALESCING:
+        task_enqueue_coalesced(task_names.MEMBERSHIPS_ASSIGN_WAITING, key=ASSIGN_WAITING_KEY)
+    else:
+        task_enqueue(task_names.MEMBERSHIPS_ASSIGN_WAITING)
 
 
 def memberships_assign_waiting() -> int:

@@ -14,9 +14,15 @@ from apps.customers import services, task_names
 
 logger = logging.getLogger(__name__)
 
-# A membership still pending this long after joining lost its message.
-STALE_PENDING_SECONDS = 5 * 60
-# Past this many stale members one bulk run beats a message per member.
+# A membership still pending this long after joining lost its message: a
+# sign-up is assigned within a second or two, and a coalesced run whose
+# message was lost is queued again by the next sign-up after 30 seconds
+# (apps.core.tasking.COALESCED_KEY_SECONDS). With the sweep every minute
+# (apps.core.schedules) a member is assigned at worst two minutes after
+# joining, whatever was lost or killed.
+STALE_PENDING_SECONDS = 60
+# Past this many stale members one run over every waiting member beats a
+# message per member.
 SWEEP_SINGLE_LIMIT = 500
 
 
@@ -63,7 +69,10 @@ def pending_memberships_sweep_task():
         older_than_seconds=STALE_PENDING_SECONDS, limit=SWEEP_SINGLE_LIMIT + 1
     )
     if len(stale) > SWEEP_SINGLE_LIMIT:
-        memberships_assign_pending_task.delay()
+        # The waiting run takes members batch by batch with SKIP LOCKED, so in
+        # a campaign's backlog it works beside the runs already going (and,
+        # coalesced, is not queued twice) rather than contend with them.
+        services.memberships_waiting_queue()
         return len(stale)
     for membership_id in stale:
         membership_assign_task.delay(membership_id)

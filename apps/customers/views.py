@@ -1,11 +1,13 @@
 """API entry points of members: sign-up, lists and manual reassignment."""
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
+from apps.core.api import IsHQOrIntegration
 from apps.core.roles import Role, user_has_role
 from apps.core.scoping import scope_for_request
 from apps.core.throttling import MemberSignUpThrottle
@@ -20,7 +22,13 @@ from apps.customers.services import member_join, membership_reassign
 
 
 class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Members of brands. POST joins a brand; assignment follows on a worker."""
+    """Members of brands. POST joins a brand; assignment follows on a worker.
+
+    Sign-ups come from integrations (mini-program, H5 and POS backends, which
+    carry a QR code's store and guide) and HQ operations; a guide or manager
+    cannot sign members up through the API, so cannot bind a shopper, and the
+    commission of their orders, to a guide of their choosing.
+    """
 
     serializer_class = MembershipSerializer
     filterset_class = MembershipFilter
@@ -28,6 +36,11 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     def get_queryset(self):
         return membership_list(scope=self._scope())
+
+    def get_permissions(self):
+        if self.action == "create":
+            return [IsHQOrIntegration()]
+        return super().get_permissions()
 
     def get_throttles(self):
         if self.action == "create":
@@ -52,10 +65,21 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         join = MemberJoinSerializer(data=request.data)
         join.is_valid(raise_exception=True)
         result = member_join(**join.validated_data)
-        body = self.get_serializer(result.membership).data
-        return Response(
-            body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
-        )
+        answer = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+        readable = self._readable(result.membership)
+        if readable is None:
+            return Response({"detail": _("The phone number is a member of this brand.")}, answer)
+        return Response(self.get_serializer(readable).data, status=answer)
+
+    def _readable(self, membership):
+        """Return ``membership`` if the caller's scope may read it (a re-join finds any), else None.
+
+        Phones are masked by the serializer as for any read.
+        """
+        scope = self._scope()
+        if scope.everything:
+            return membership
+        return self.get_queryset().filter(pk=membership.pk).first()
 
     @extend_schema(request=MembershipReassignSerializer, responses={200: MembershipSerializer})
     @action(detail=True, methods=["post"])

@@ -5,9 +5,9 @@ of the record's role, and with no password: the person sets one through a
 one-time link (Django's password-reset token, which stops working once the
 password is set, and after ``PASSWORD_RESET_TIMEOUT``). A role change moves
 the login to the other role's group; deactivating the record deactivates the
-login, which ends its sessions and API tokens at their next request (both
-refuse an inactive user); a move to another store needs nothing, as what a
-login sees is worked out from the record's store on each request.
+login (unless it serves another role) and ends its sessions and API tokens
+at once (``guide_changed``); a move to another store needs nothing, as what
+a login sees is worked out from the record's store on each request.
 """
 
 import datetime as dt
@@ -25,12 +25,13 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
-from apps.core.roles import Role
+from apps.core.roles import Role, user_roles
 from apps.core.sms import sms_send
 from apps.guides.models import Guide
 
 # The staff role of each kind of record; a login holds exactly one of them.
 STAFF_ROLE_OF = {Guide.Role.GUIDE: Role.GUIDE, Guide.Role.STORE_MANAGER: Role.STORE_MANAGER}
+STAFF_ROLES = {role.value for role in STAFF_ROLE_OF.values()}
 _USERNAME_UNSAFE = re.compile(r"[^\w.@+-]")
 
 
@@ -76,9 +77,13 @@ def guide_login_sync(*, guide: Guide):
     user.groups.add(groups[wanted])
     if hasattr(user, "_role_names"):
         del user._role_names
+    # A login that also serves another role (a region manager who ran a
+    # store) stays enabled for it; the inactive record itself reaches nothing
+    # (apps.guides.scopes).
+    active = guide.is_active or bool(user_roles(user) - STAFF_ROLES)
     changed = []
-    if user.is_active != guide.is_active:
-        user.is_active = guide.is_active
+    if user.is_active != active:
+        user.is_active = active
         changed.append("is_active")
     if not user.is_staff:
         user.is_staff = True

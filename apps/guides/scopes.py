@@ -22,6 +22,10 @@ def user_scope(user) -> Scope:
         )
         store_ids |= set(Store.objects.filter(region_id__in=regions).values_list("pk", flat=True))
     guide = getattr(user, "guide", None) if user.is_authenticated else None
+    if guide is not None and not guide.is_active:
+        # A deactivated staff record reaches nothing, even through a session
+        # or token that outlived the deactivation.
+        guide = None
     if guide is not None and Role.STORE_MANAGER.value in roles:
         store_ids.add(guide.store_id)
     if store_ids:

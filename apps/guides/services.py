@@ -3,6 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from apps.core.access import user_signed_out_everywhere
 from apps.guides.events import guide_available, guide_left
 from apps.guides.logins import guide_login_sync
 from apps.guides.models import Guide
@@ -37,13 +38,22 @@ def guide_update(*, guide: Guide, **fields) -> Guide:
 
 
 def guide_changed(*, guide: Guide, was_active: bool, old_store_id: int | None) -> None:
-    """Announce a guide change, so that members can follow it.
+    """Announce a guide change, so that members can follow it, and let the login follow it.
 
     A guide who left (deactivated or moved store) is announced as having
-    left; one who became available in a store, as available there.
+    left; one who became available in a store, as available there. A
+    deactivated guide's login loses its sessions and API tokens at once, so
+    that reactivating it (``guide_login_sync`` enables and disables the
+    login) brings none back: they sign in afresh.
     """
+    _staff_login_follow(guide=guide, was_active=was_active)
     moved = old_store_id is not None and guide.store_id != old_store_id
     if was_active and (not guide.is_active or moved):
         guide_left.send(sender=Guide, guide_id=guide.pk)
     if guide.is_active and (not was_active or moved):
         guide_available.send(sender=Guide, store_id=guide.store_id)
+
+
+def _staff_login_follow(*, guide: Guide, was_active: bool) -> None:
+    if guide.user_id is not None and was_active and not guide.is_active:
+        user_signed_out_everywhere(guide.user)

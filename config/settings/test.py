@@ -16,8 +16,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 
 # Tasks queued on commit run inline in tests; the tests that need a real
-# worker switch this off for their duration.
-CELERY_TASK_ALWAYS_EAGER = True
+# worker switch this off for their duration. A beat process started by a test
+# (tests/worker.py) must send its messages to the broker: TEST_TASKS_EAGER=false.
+CELERY_TASK_ALWAYS_EAGER = env.bool("TEST_TASKS_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True
 # With no CELERY_BROKER_URL those tests get a Redis of their own, started on
 # first use (tests/worker.py) on a socket of this test run, never the

@@ -56,6 +56,31 @@ def test_sweeper_assigns_members_whose_message_was_lost(shanghai):
     assert fresh.assignment_status == Membership.Status.PENDING  # its own message may still come
 
 
+def test_a_large_sweep_queues_one_waiting_run_beside_those_going(
+    shanghai, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    # Given more stale members than the sweep re-queues one by one, with coalescing
+    from unittest import mock
+
+    from apps.customers import tasks
+
+    settings.TASK_COALESCING = True
+    monkeypatch.setattr(tasks, "SWEEP_SINGLE_LIMIT", 2)
+    brand, _square, _lujiazui = shanghai
+    for _n in range(3):
+        PendingMembershipFactory(brand=brand, joined_at=timezone.now() - timedelta(minutes=2))
+
+    # When the sweep runs twice before a run starts
+    with mock.patch.object(tasks.memberships_assign_waiting_task, "apply_async") as queued:
+        with django_capture_on_commit_callbacks(execute=True):
+            pending_memberships_sweep_task.apply()
+        with django_capture_on_commit_callbacks(execute=True):
+            pending_memberships_sweep_task.apply()
+
+    # Then one waiting run (SKIP LOCKED batches) is queued, not a run over every member each time
+    assert queued.call_count == 1
+
+
 def test_guide_added_through_the_api_picks_up_waiting_members(
     hq_client, django_capture_on_commit_callbacks, join
 ):

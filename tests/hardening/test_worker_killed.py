@@ -17,13 +17,15 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.db.models import Count
+from django.utils import timezone
 
 from apps.commissions import services
 from apps.commissions.calculations import commission_amount
 from apps.commissions.models import Settlement
 from apps.commissions.tasks import settlement_run_nightly
 from apps.customers.models import AssignmentEvent, Customer, Membership
-from apps.customers.tasks import memberships_assign_pending_task
+from apps.customers.tasks import memberships_assign_pending_task, memberships_assign_waiting_task
+from apps.stores.models import Store
 from tests.commissions.factories import CommissionPlanFactory, SettlementTermsFactory
 from tests.factories import BrandFactory, GuideFactory, StoreFactory
 from tests.hardening.faults import (
@@ -32,7 +34,7 @@ from tests.hardening.faults import (
     requires_postgres_and_broker,
     row_lock,
 )
-from tests.worker import celery_worker, wait_for
+from tests.worker import beat_schedule_only, celery_beat, celery_worker, wait_for
 
 pytestmark = [*requires_postgres_and_broker, pytest.mark.django_db(transaction=True)]
 
@@ -184,3 +186,61 @@ def test_nightly_settlement_killed_mid_close_settles_every_entry_once():
     call_command("settle", "--date", (DAY + dt.timedelta(days=1)).isoformat(), stdout=StringIO())
     assert Settlement.objects.count() == len(expected)
     assert_ledger_ok()
+
+
+# What the README promises: a member is assigned within two minutes of joining
+# whatever was lost (the sweep's staleness plus its period, a minute each).
+ASSIGNED_WITHIN_SECONDS = 120
+# The test's sweep period: production's is a minute (apps.core.schedules);
+# the staleness a member must reach first stays production's.
+TEST_SWEEP_SECONDS = 10
+
+
+def test_a_killed_batch_run_is_recovered_by_the_sweep_on_beat_within_two_minutes():
+    # Given 500 members who just joined, near a store with four guides
+    brand = BrandFactory(code="AUR")
+    store = StoreFactory(code="ONE", brands=[brand], **HERE)
+    for n in range(4):
+        GuideFactory(employee_no=f"G{n}", store=store)
+    customers = Customer.objects.bulk_create(Customer(phone=f"1380000{n:04d}") for n in range(500))
+    joined = time.monotonic()
+    Membership.objects.bulk_create(
+        Membership(customer=c, brand=brand, source="h5", joined_at=timezone.now(), **HERE)
+        for c in customers
+    )
+
+    # And a worker, beat running the pending member sweep, and a lock on the store
+    # that stops the batch run in the middle of its first batch
+    with (
+        row_lock(Store, store.pk) as lock,
+        celery_worker() as worker,
+    ):
+        beat_schedule_only(
+            {"customers.pending_memberships_sweep": TEST_SWEEP_SECONDS}, queue=worker.queue
+        )
+        with celery_beat() as beat:
+            # When the batch run over them is killed with the worker (SIGKILL)
+            memberships_assign_waiting_task.delay()
+            wait_for(lambda: backends_waiting_for_a_lock() == 1, timeout=30)
+            worker.kill()
+            lock.release()
+            assert Membership.objects.filter(assignment_status="pending").count() == 500
+            # and the worker comes back at once: the run's message stays
+            # unacknowledged for the visibility timeout (35 minutes)
+            worker.start()
+
+            # Then beat's sweep alone assigns every member, within two minutes of joining
+            wait_for(
+                lambda: not Membership.objects.filter(assignment_status="pending").exists(),
+                timeout=max(1.0, joined + ASSIGNED_WITHIN_SECONDS - time.monotonic()),
+            )
+            assigned_after = time.monotonic() - joined
+            assert "Sending due task Pending member sweep" in beat.log_text()
+            assert received(worker, "customers.memberships_assign_waiting") == 0
+    print(f"500 members of a killed run assigned {assigned_after:.0f} s after joining")
+
+    events = AssignmentEvent.objects.values("membership").annotate(n=Count("pk"))
+    assert Counter(row["n"] for row in events) == {1: 500}
+    assert sorted(Counter(Membership.objects.values_list("guide_id", flat=True)).values()) == [
+        125, 125, 125, 125,
+    ]  # fmt: skip

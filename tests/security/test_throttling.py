@@ -83,6 +83,39 @@ def test_a_successful_login_clears_the_failures(manager, settings):
     assert is_signed_in(client)
 
 
+def test_one_password_across_many_usernames_locks_the_address(manager, settings):
+    # Given an address trying one password against many usernames, once each
+    settings.AXES_FAILURE_LIMIT, settings.AXES_ADDRESS_FAILURE_LIMIT = 5, 8
+    sprayed = [login(Client(), f"user-{n}", "Summer2026!") for n in range(8)]
+
+    # When the manager signs in from that address, and from another
+    same_address, elsewhere = Client(), Client()
+    locked = login(same_address, "manager-sh01", PASSWORD, address="198.51.100.7")
+    login(elsewhere, "manager-sh01", PASSWORD, address="203.0.113.9")
+
+    # Then the address is locked for every username, the rest of the world is not
+    assert [r.status_code for r in sprayed] == [200] * 7 + [429]
+    assert locked.status_code == 429
+    assert not is_signed_in(same_address)
+    assert is_signed_in(elsewhere)
+
+
+def test_a_login_of_ones_own_does_not_clear_the_address_count(manager, settings):
+    # Given someone with an account guessing other people's passwords
+    settings.AXES_FAILURE_LIMIT, settings.AXES_ADDRESS_FAILURE_LIMIT = 5, 6
+    for n in range(4):
+        login(Client(), f"user-{n}", "Summer2026!")
+
+    # When they sign in to their own account between rounds
+    own = Client()
+    login(own, "manager-sh01", PASSWORD)
+    second_round = [login(Client(), f"user-{n}", "Autumn2026!") for n in range(4, 6)]
+
+    # Then the address still locks after six failures in all
+    assert is_signed_in(own)
+    assert [r.status_code for r in second_round] == [200, 429]
+
+
 def test_api_tokens_work_while_the_password_login_is_locked(manager, settings):
     settings.AXES_FAILURE_LIMIT = 1
     login(Client(), "manager-sh01", "wrong-guess")

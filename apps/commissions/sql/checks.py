@@ -150,6 +150,23 @@ def ledger_checks(vendor: str, shape: tuple[bool, bool, bool]) -> tuple[Check, .
 
     return (
         check(
+            "business_date",
+            "order or refund has a business date outside the sane window",
+            """
+            SELECT * FROM (
+                SELECT o.id AS "order", NULL AS refund, o.order_no AS number, o.business_date
+                FROM {order} o
+                WHERE {o_scope}
+                  AND (o.business_date < %(dates_from)s OR o.business_date > %(dates_to)s)
+                UNION ALL
+                SELECT r.order_id, r.id, r.refund_no, r.business_date
+                FROM {refund} r JOIN {order} o ON o.id = r.order_id
+                WHERE {refund_scope}
+                  AND (r.business_date < %(dates_from)s OR r.business_date > %(dates_to)s)
+            ) x
+            """,
+        ),
+        check(
             "entry_rate",
             "entry rate differs from the frozen rate of its plan",
             """
