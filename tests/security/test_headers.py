@@ -38,7 +38,17 @@ print(json.dumps({
 
 
 def test_production_redirects_to_https_except_the_health_check(tmp_path):
-    result = _manage("shell", "-v", "0", "-c", PROBE, VAR_DIR=str(tmp_path), **PRODUCTION)
+    # its own database: the probe migrates, and must not touch whatever DATABASE_URL names
+    result = _manage(
+        "shell",
+        "-v",
+        "0",
+        "-c",
+        PROBE,
+        VAR_DIR=str(tmp_path),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        **PRODUCTION,
+    )
 
     assert result.returncode == 0, result.stderr
     answers = json.loads(result.stdout.strip().splitlines()[-1])
