@@ -1,0 +1,174 @@
+"""Batch endpoints: many items in one request, each with its own outcome.
+
+A batch request is ``{"items": [...]}``, each item exactly the body its
+single endpoint takes, at most ``BATCH_MAX_ITEMS``. Every item is validated
+by the single endpoint's serializer and written by the same service; the
+answer lists each item's outcome in order. One bad item never sinks the
+others; the writes commit chunk by chunk (``BATCH_CHUNK_ITEMS`` items a
+transaction), so a request cut short leaves whole chunks behind and a
+resend of the same batch completes it (what is in answers ``replayed``).
+"""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+from rest_framework.relations import SlugRelatedField
+
+BATCH_MAX_ITEMS = 1_000
+CONFLICT_MESSAGE = _("This number exists with different content.")
+# Items written per transaction: large enough that a statement serves many
+# rows, small enough that a row lock or a failure holds back little.
+BATCH_CHUNK_ITEMS = 250
+
+
+class Outcome:
+    CREATED = "created"
+    REPLAYED = "replayed"  # the same number with the same body: nothing written
+    CONFLICT = "conflict"  # the same number with another body: nothing written
+    INVALID = "invalid"  # refused, with field messages: nothing written
+
+
+@dataclass
+class ItemOutcome:
+    """What became of one item of a batch: ``status`` (``Outcome``), the object, or the errors."""
+
+    status: str
+    obj: Any = None
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+
+def validation_errors_of(exc) -> dict[str, list[str]]:
+    """Return a Django ``ValidationError`` as field → messages (``non_field_errors`` for none)."""
+    if hasattr(exc, "error_dict"):
+        errors = {name: [str(m) for m in msgs] for name, msgs in exc.message_dict.items()}
+        if "__all__" in errors:
+            errors["non_field_errors"] = errors.pop("__all__")
+        return errors
+    return {"non_field_errors": [str(m) for m in exc.messages]}
+
+
+class BatchInputSerializer(serializers.Serializer):
+    """The envelope of a batch: 1 to ``BATCH_MAX_ITEMS`` items, each checked on its own later."""
+
+    items = serializers.ListField(
+        allow_empty=False,
+        max_length=BATCH_MAX_ITEMS,
+        error_messages={"max_length": _("A batch holds at most {max_length} items.")},
+    )
+
+
+class BatchItemResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="The item's position in the request, from 0.")
+    status = serializers.ChoiceField(
+        choices=[Outcome.CREATED, Outcome.REPLAYED, Outcome.CONFLICT, Outcome.INVALID]
+    )
+    errors = serializers.JSONField(
+        required=False, help_text="Field → messages, for an invalid or conflicting item."
+    )
+    result = serializers.JSONField(
+        required=False,
+        help_text="What the single endpoint answers for the item (created or replayed).",
+    )
+
+
+class BatchResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    replayed = serializers.IntegerField()
+    conflict = serializers.IntegerField()
+    invalid = serializers.IntegerField()
+    items = BatchItemResultSerializer(many=True)
+
+
+def batch_validate(data, *, serializer_class, context: dict | None = None):
+    """Check a batch's envelope (400 when it is not one) and each item with ``serializer_class``.
+
+    Returns (outcomes, valid): ``outcomes`` has one slot per item, filled
+    with the ``invalid`` ones; ``valid`` lists (index, validated data) of the
+    others, in order. The objects items name by code are read once for the
+    whole batch (``related_memo_prefetch``).
+    """
+    envelope = BatchInputSerializer(data=data)
+    envelope.is_valid(raise_exception=True)
+    items = envelope.validated_data["items"]
+    memo = related_memo_prefetch(serializer_class, items)
+    item_context = {**(context or {}), "related_memo": memo}
+    outcomes: list[ItemOutcome | None] = [None] * len(items)
+    valid = []
+    for index, item in enumerate(items):
+        serializer = serializer_class(data=item, context=item_context)
+        if serializer.is_valid():
+            valid.append((index, serializer.validated_data))
+        else:
+            outcomes[index] = ItemOutcome(Outcome.INVALID, errors=serializer.errors)
+    return outcomes, valid
+
+
+def batch_answer(outcomes: list[ItemOutcome], represent) -> dict:
+    """Return the batch's answer: counts per outcome and each item's outcome, in order.
+
+    ``represent(obj)`` gives what the single endpoint answers for a created or
+    replayed item.
+    """
+    counts = {Outcome.CREATED: 0, Outcome.REPLAYED: 0, Outcome.CONFLICT: 0, Outcome.INVALID: 0}
+    items = []
+    for index, outcome in enumerate(outcomes):
+        counts[outcome.status] += 1
+        item = {"index": index, "status": outcome.status}
+        if outcome.errors:
+            item["errors"] = outcome.errors
+        elif outcome.status == Outcome.CONFLICT:
+            item["errors"] = {"non_field_errors": [str(CONFLICT_MESSAGE)]}
+        if outcome.status in (Outcome.CREATED, Outcome.REPLAYED):
+            item["result"] = represent(outcome.obj)
+        items.append(item)
+    return {**counts, "items": items}
+
+
+def related_memo_prefetch(serializer_class, items: list[dict]) -> dict:
+    """Read every object the items name through the serializer's slug fields, one query a field.
+
+    Returns the memo ``MemoSlugRelatedField`` answers from, keyed by the
+    field's model and slug field: the same queryset and the same answers as
+    one lookup per item, in a few statements for the whole batch.
+    """
+    memo: dict = {}
+    for name, field_ in serializer_class().fields.items():
+        if not isinstance(field_, SlugRelatedField) or field_.read_only:
+            continue
+        values = {
+            str(item[name])
+            for item in items
+            if isinstance(item, dict) and isinstance(item.get(name), str | int)
+            and not isinstance(item.get(name), bool)
+        }  # fmt: skip
+        key = (field_.queryset.model, field_.slug_field)
+        found = memo.setdefault(key, {})
+        if values:
+            rows = field_.queryset.filter(**{f"{field_.slug_field}__in": values})
+            found.update({str(getattr(row, field_.slug_field)): row for row in rows})
+    return memo
+
+
+class MemoSlugRelatedField(SlugRelatedField):
+    """A slug field that answers from the serializer context's ``related_memo`` when it has one.
+
+    Without a memo (the single endpoints) it queries as ``SlugRelatedField``
+    does; the messages are the same either way.
+    """
+
+    def to_internal_value(self, data):
+        memo = self.context.get("related_memo")
+        key = (self.get_queryset().model, self.slug_field)
+        if (
+            memo is None
+            or key not in memo
+            or not isinstance(data, str | int)
+            or isinstance(data, bool)
+        ):
+            return super().to_internal_value(data)
+        found = memo[key].get(str(data))
+        if found is None:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=str(data))
+        return found
