@@ -144,7 +144,7 @@ def test_a_body_that_is_no_batch_is_a_400(integration_client, body):
 
 
 def test_guides_cannot_post_batches(guide_client):
-    for url in (ORDERS_BATCH_URL, REFUNDS_BATCH_URL):
+    for url in (ORDERS_BATCH_URL, REFUNDS_BATCH_URL, "/api/v1/members/batch/"):
         assert guide_client.post(url, {"items": [{}]}, format="json").status_code == 403
 
 
