@@ -16,6 +16,8 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 from rest_framework.relations import SlugRelatedField
 
+from apps.core.lookup_cache import cached_lookup, lookup_cache_register
+
 BATCH_MAX_ITEMS = 1_000
 CONFLICT_MESSAGE = _("This number exists with different content.")
 # Items written per transaction: large enough that a statement serves many
@@ -154,21 +156,32 @@ def related_memo_prefetch(serializer_class, items: list[dict]) -> dict:
 class MemoSlugRelatedField(SlugRelatedField):
     """A slug field that answers from the serializer context's ``related_memo`` when it has one.
 
-    Without a memo (the single endpoints) it queries as ``SlugRelatedField``
-    does; the messages are the same either way.
+    Without a memo (the single endpoints) it reads the row, through the
+    lookup cache when ``cache_lookups`` is set (``apps.core.lookup_cache``:
+    for an identity that never changes, such as a code, over a queryset of
+    every row). The messages are the same either way.
     """
 
+    def __init__(self, *, cache_lookups: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.cache_lookups = cache_lookups
+        if cache_lookups:
+            lookup_cache_register(self.queryset.model, self.slug_field)
+
     def to_internal_value(self, data):
-        memo = self.context.get("related_memo")
-        key = (self.get_queryset().model, self.slug_field)
-        if (
-            memo is None
-            or key not in memo
-            or not isinstance(data, str | int)
-            or isinstance(data, bool)
-        ):
+        if not isinstance(data, str | int) or isinstance(data, bool):
             return super().to_internal_value(data)
-        found = memo[key].get(str(data))
+        model = self.get_queryset().model
+        memo = self.context.get("related_memo")
+        if memo is not None and (model, self.slug_field) in memo:
+            found = memo[(model, self.slug_field)].get(str(data))
+        elif self.cache_lookups:
+            found = cached_lookup(
+                model, self.slug_field, str(data),
+                lambda: self.get_queryset().filter(**{self.slug_field: str(data)}).first(),
+            )  # fmt: skip
+        else:
+            return super().to_internal_value(data)
         if found is None:
             self.fail("does_not_exist", slug_name=self.slug_field, value=str(data))
         return found

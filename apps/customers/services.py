@@ -303,10 +303,10 @@ def _members_write(chunk: list[ItemOutcome]) -> list[int]:
     names = {}
     for membership in memberships:
         names.setdefault(membership.customer_phone, membership.customer_name)
-    Customer.objects.bulk_create(
+    for customer in Customer.objects.bulk_create(
         Customer(phone=phone, name=names[phone]) for phone in sorted(phones - set(customers))
-    )
-    customers = Customer.objects.in_bulk(phones, field_name="phone")
+    ):
+        customers[customer.phone] = customer
     to_bind = [m for m in memberships if m.requested_guide is not None]
     open_stores = set(
         Store.objects.select_for_update(no_key=True)

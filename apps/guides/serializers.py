@@ -12,7 +12,9 @@ from apps.stores.serializers import CodeImmutableMixin, store_code_field
 
 def guide_employee_no_field(**kwargs) -> serializers.SlugRelatedField:
     """A guide named by their employee no. (writable)."""
-    return MemoSlugRelatedField(slug_field="employee_no", queryset=Guide.objects.all(), **kwargs)
+    return MemoSlugRelatedField(
+        slug_field="employee_no", queryset=Guide.objects.all(), cache_lookups=True, **kwargs
+    )
 
 
 class GuideSerializer(CodeImmutableMixin, serializers.ModelSerializer):

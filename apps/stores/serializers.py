@@ -9,7 +9,9 @@ from apps.stores.models import Brand, Region, Store
 
 def brand_code_field(**kwargs) -> serializers.SlugRelatedField:
     """A brand named by its code (writable)."""
-    return MemoSlugRelatedField(slug_field="code", queryset=Brand.objects.all(), **kwargs)
+    return MemoSlugRelatedField(
+        slug_field="code", queryset=Brand.objects.all(), cache_lookups=True, **kwargs
+    )
 
 
 def region_code_field(**kwargs) -> serializers.SlugRelatedField:
@@ -19,7 +21,9 @@ def region_code_field(**kwargs) -> serializers.SlugRelatedField:
 
 def store_code_field(**kwargs) -> serializers.SlugRelatedField:
     """A store named by its code (writable)."""
-    return MemoSlugRelatedField(slug_field="code", queryset=Store.objects.all(), **kwargs)
+    return MemoSlugRelatedField(
+        slug_field="code", queryset=Store.objects.all(), cache_lookups=True, **kwargs
+    )
 
 
 class CodeImmutableMixin:
