@@ -95,7 +95,7 @@ class OrderViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, viewsets.
         for (index, _data), outcome in zip(valid, ingested, strict=True):
             outcomes[index] = outcome
         _with_related(outcomes, Order.objects.select_related(*ORDER_RELATED))
-        return Response(batch_answer(outcomes, lambda order: OrderSerializer(order).data))
+        return Response(batch_answer(outcomes, _orders_data))
 
     @extend_schema(
         request=RefundInputSerializer,
@@ -144,7 +144,15 @@ class RefundBatchView(APIView):
         for (index, _data), outcome in zip(valid, ingested, strict=True):
             outcomes[index] = outcome
         _with_related(outcomes, Refund.objects.select_related("order"))
-        return Response(batch_answer(outcomes, lambda refund: RefundSerializer(refund).data))
+        return Response(batch_answer(outcomes, _refunds_data))
+
+
+def _orders_data(orders) -> list:
+    return OrderSerializer(orders, many=True).data
+
+
+def _refunds_data(refunds) -> list:
+    return RefundSerializer(refunds, many=True).data
 
 
 def _order_input(data: dict) -> services.OrderInput:

@@ -95,25 +95,35 @@ def batch_validate(data, *, serializer_class, context: dict | None = None):
     envelope.is_valid(raise_exception=True)
     items = envelope.validated_data["items"]
     memo = related_memo_prefetch(serializer_class, items)
-    item_context = {**(context or {}), "related_memo": memo}
+    # One serializer checks every item, as a ``many=True`` list does: its
+    # fields are built once, not once an item.
+    serializer = serializer_class(context={**(context or {}), "related_memo": memo})
     outcomes: list[ItemOutcome | None] = [None] * len(items)
     valid = []
     for index, item in enumerate(items):
-        serializer = serializer_class(data=item, context=item_context)
-        if serializer.is_valid():
-            valid.append((index, serializer.validated_data))
-        else:
-            outcomes[index] = ItemOutcome(Outcome.INVALID, errors=serializer.errors)
+        try:
+            valid.append((index, serializer.run_validation(item)))
+        except serializers.ValidationError as exc:
+            outcomes[index] = ItemOutcome(Outcome.INVALID, errors=_as_field_errors(exc.detail))
     return outcomes, valid
 
 
-def batch_answer(outcomes: list[ItemOutcome], represent) -> dict:
+def _as_field_errors(detail):
+    if isinstance(detail, dict):
+        return detail
+    return {"non_field_errors": detail if isinstance(detail, list) else [detail]}
+
+
+def batch_answer(outcomes: list[ItemOutcome], represent_many) -> dict:
     """Return the batch's answer: counts per outcome and each item's outcome, in order.
 
-    ``represent(obj)`` gives what the single endpoint answers for a created or
-    replayed item.
+    Created and replayed items carry what the single endpoint answers:
+    ``represent_many(objects)`` returns it for all of them at once (a
+    ``many=True`` serializer builds its fields once, not once an item).
     """
     counts = {Outcome.CREATED: 0, Outcome.REPLAYED: 0, Outcome.CONFLICT: 0, Outcome.INVALID: 0}
+    shown = [o.obj for o in outcomes if o.status in (Outcome.CREATED, Outcome.REPLAYED)]
+    results = iter(represent_many(shown))
     items = []
     for index, outcome in enumerate(outcomes):
         counts[outcome.status] += 1
@@ -123,7 +133,7 @@ def batch_answer(outcomes: list[ItemOutcome], represent) -> dict:
         elif outcome.status == Outcome.CONFLICT:
             item["errors"] = {"non_field_errors": [str(CONFLICT_MESSAGE)]}
         if outcome.status in (Outcome.CREATED, Outcome.REPLAYED):
-            item["result"] = represent(outcome.obj)
+            item["result"] = next(results)
         items.append(item)
     return {**counts, "items": items}
 

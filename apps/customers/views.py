@@ -89,23 +89,16 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         joined = members_join(joins=[JoinInput(**data) for _index, data in valid])
         for (index, _data), outcome in zip(valid, joined, strict=True):
             outcomes[index] = outcome
-        readable = self._readable_many([outcome.obj for outcome in outcomes if outcome.obj])
-        return Response(
-            batch_answer(
-                outcomes,
-                lambda membership: (
-                    self.get_serializer(readable[membership.pk]).data
-                    if membership.pk in readable
-                    else {"detail": _("The phone number is a member of this brand.")}
-                ),
-            )
-        )
+        return Response(batch_answer(outcomes, self._represent_many))
 
-    def _readable_many(self, memberships) -> dict:
-        """Return the memberships the caller may read, by id, read with what the answer shows."""
-        if not memberships:
-            return {}
-        return self.get_queryset().in_bulk([membership.pk for membership in memberships])
+    def _represent_many(self, memberships) -> list:
+        """Answer each membership as a sign-up does: in full if the caller's scope reads it."""
+        readable = self.get_queryset().in_bulk([membership.pk for membership in memberships])
+        shown = self.get_serializer([readable[m.pk] for m in memberships if m.pk in readable],
+                                    many=True).data  # fmt: skip
+        by_id = {row["id"]: row for row in shown}
+        hidden = {"detail": _("The phone number is a member of this brand.")}
+        return [by_id.get(membership.pk, hidden) for membership in memberships]
 
     def _readable(self, membership):
         """Return ``membership`` if the caller's scope may read it (a re-join finds any), else None.
