@@ -51,6 +51,8 @@ from apps.demo.seed import demo_seed
 MAX_ORDERS = 1_000_000
 MAX_SINGLE_SECONDS = 120
 DRAIN_TIMEOUT_SECONDS = 300
+# The stack runs `release`, `collectstatic` and `seed_demo` before gunicorn listens.
+STACK_START_SECONDS = 120
 
 
 def add_arguments(parser):
@@ -165,7 +167,7 @@ def run(
         ("created", "replayed", "conflict", "invalid", "unanswered", "failed_requests"), 0
     )
     try:
-        _wait_for_port(port)
+        _wait_for_port(port, timeout=STACK_START_SECONDS)
         sizes = [min(batch, orders - start) for start in range(0, orders, batch)]
         per_client = [[] for _client in range(clients)]
         for number, size in enumerate(sizes):
