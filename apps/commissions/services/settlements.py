@@ -361,6 +361,31 @@ def settlement_settle_adjustment(*, adjustment_id: int, source_ref: str, busines
             )
 
 
+def settlement_settle_bonus_entries(*, brand_id: int, source_ref: str, business_date: dt.date):
+    """Put a brand's unsettled bonus entries in their settlements, as an adjustment's is put.
+
+    T+0 beneficiaries get a settlement of their own for the run at once
+    (``source_ref`` names the run); the others' entries go in the open period
+    they are due in, the first one still open. Runs in the caller's
+    transaction, which wrote the entries.
+    """
+    vendor = connection.vendor
+    params = {"brand_id": brand_id, "now": timezone.now()}
+    _settle(
+        which=settlement_sql.BONUS_T0,
+        params=params,
+        period_start=business_date,
+        period_end=business_date,
+        source_ref=source_ref,
+    )
+    with connection.cursor() as cursor:
+        for statement in (
+            settlement_sql.open_settlements_for_unsettled,
+            settlement_sql.claim_unsettled_into_open,
+        ):
+            cursor.execute(statement(vendor, by_brand=False, which=settlement_sql.BONUS), params)
+
+
 def settlement_mark_paid_check(*, settlement: Settlement, payout_ref: str) -> bool:
     """Validate marking ``settlement`` paid; return False if it is already paid with this ref."""
     if not payout_ref.strip():
