@@ -11,7 +11,7 @@ from apps.commissions.sql.dialect import (
     TERMS_MODE,
     T,
 )
-from apps.core.sql import SQL, Literal, cents, render, tables
+from apps.core.sql import SQL, Literal, cents, in_list, render, tables
 from apps.incentives.models import BonusAward, PointsAccount, PointsMovement
 
 I = tables(award=BonusAward, account=PointsAccount, movement=PointsMovement)  # noqa: E741
@@ -101,13 +101,25 @@ WHERE {unbooked}
 
 
 @cache
+def accounts_open(vendor: str) -> str:
+    """Open a points account for %(brand_id)s for each guide of %(guide_ids)s that has none."""
+    return render(
+        SQL("""
+INSERT INTO {account} (guide_id, brand_id, balance)
+SELECT g.id, %(brand_id)s, 0 FROM {guide} g WHERE {guides}
+ON CONFLICT DO NOTHING
+""").format(guides=in_list(vendor, "g.id", "guide_ids"), guide=T["guide"], **I)
+    )
+
+
+@cache
 def balances_add_run(vendor: str) -> str:
     """Add the movements written at %(now)s to their accounts' balances."""
     return render(
         SQL("""
-UPDATE {account}
-SET balance = balance + (SELECT SUM(m.points) FROM {movement} m
-                         WHERE m.account_id = {account}.id AND m.created_at = %(now)s)
-WHERE id IN (SELECT m.account_id FROM {movement} m WHERE m.created_at = %(now)s)
+UPDATE {account} AS a SET balance = a.balance + d.points
+FROM (SELECT m.account_id, SUM(m.points) AS points FROM {movement} m
+      WHERE m.created_at = %(now)s GROUP BY m.account_id) d
+WHERE a.id = d.account_id
 """).format(**I)
     )

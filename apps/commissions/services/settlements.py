@@ -29,6 +29,7 @@ from apps.commissions.services.entries import (
 )
 from apps.commissions.sql import settlements as settlement_sql
 from apps.commissions.sql.dialect import SIDES, T
+from apps.core.db import ANALYZE_AFTER_ROWS, tables_analyze
 from apps.core.money import money_from_db
 from apps.core.sql import SQL, list_param, render
 from apps.stores.models import Brand
@@ -379,11 +380,21 @@ def settlement_settle_bonus_entries(*, brand_id: int, source_ref: str, business_
         source_ref=source_ref,
     )
     with connection.cursor() as cursor:
-        for statement in (
-            settlement_sql.open_settlements_for_unsettled,
-            settlement_sql.claim_unsettled_into_open,
-        ):
-            cursor.execute(statement(vendor, by_brand=False, which=settlement_sql.BONUS), params)
+        cursor.execute(
+            settlement_sql.open_settlements_for_unsettled(
+                vendor, by_brand=False, which=settlement_sql.BONUS
+            ),
+            params,
+        )
+        if cursor.rowcount >= ANALYZE_AFTER_ROWS:
+            # A month close opens thousands of periods at once: plan the claim with them.
+            tables_analyze(Settlement)
+        cursor.execute(
+            settlement_sql.claim_unsettled_into_open(
+                vendor, by_brand=False, which=settlement_sql.BONUS
+            ),
+            params,
+        )
 
 
 def settlement_mark_paid_check(*, settlement: Settlement, payout_ref: str) -> bool:

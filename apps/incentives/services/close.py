@@ -16,17 +16,20 @@ the unique keys of awards, entries and point movements back it.
 
 import calendar
 import datetime as dt
+import json
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Count, Max
+from django.db.models import Count
 from django.utils import timezone
 
 from apps.commissions.models import Beneficiary
 from apps.commissions.services import settlement_settle_bonus_entries
+from apps.core.db import ANALYZE_AFTER_ROWS, rows_insert, tables_analyze
 from apps.core.money import ZERO, from_cents
+from apps.core.sql import list_param
 from apps.customers.models import Membership
 from apps.engagement.models import FollowUpTask
 from apps.incentives import sql as incentive_sql
@@ -43,7 +46,6 @@ from apps.incentives.models import (
 
 logger = logging.getLogger(__name__)
 
-AWARD_BATCH_SIZE = 5_000
 # Closed months the daily run re-checks for refunds: a refund is accepted
 # for months after its order, so three months catch nearly all of them.
 RECHECK_MONTHS = 3
@@ -118,10 +120,12 @@ def bonus_month_close(
         close = _close_lock(brand_id=brand_id, month=month)
         sales = net_sales_by_beneficiary(brand_id=brand_id, month=month)
         if close.closed_at is None:
-            awards = _first_awards(brand_id=brand_id, month=month, sales=sales, now=now)
+            awards = _first_awards(brand_id=brand_id, month=month, sales=sales)
         else:
-            awards = _revised_awards(brand_id=brand_id, month=month, sales=sales, now=now)
-        BonusAward.objects.bulk_create(awards, batch_size=AWARD_BATCH_SIZE)
+            awards = _revised_awards(brand_id=brand_id, month=month, sales=sales)
+        _awards_insert(awards, brand_id=brand_id, month=month, now=now)
+        if len(awards) >= ANALYZE_AFTER_ROWS:
+            tables_analyze(BonusAward)
         entries = _book(brand_id=brand_id, month=month, now=now, run_date=run_date)
         movements = _points(
             brand_id=brand_id, month=month, sales=sales, now=now, first=close.closed_at is None
@@ -147,7 +151,57 @@ def _targets_of(*, brand_id: int, month: dt.date):
     )
 
 
-def _first_awards(*, brand_id, month, sales, now) -> list[BonusAward]:
+@dataclass(frozen=True)
+class AwardRow:
+    """One bonus award to write, before it has an id."""
+
+    revision: int
+    beneficiary: str
+    guide_id: int | None
+    store_id: int
+    target_id: int
+    plan_id: int
+    net_sales: Decimal
+    target_amount: Decimal
+    basis: str
+    brackets: list
+    cap: Decimal | None
+    brackets_reached: int
+    bonus: Decimal
+    amount: Decimal
+
+
+AWARD_COLUMNS = (
+    "brand_id", "month", "revision", "beneficiary", "guide_id", "store_id", "target_id",
+    "plan_id", "net_sales", "target_amount", "basis", "brackets", "cap", "brackets_reached",
+    "bonus", "amount", "created_at",
+)  # fmt: skip
+
+
+def _awards_insert(awards: list[AwardRow], *, brand_id, month, now) -> None:
+    """Write the awards in one COPY (PostgreSQL) or a few batches: thousands at a close."""
+    month_value = connection.ops.adapt_datefield_value(month)
+    created_at = connection.ops.adapt_datetimefield_value(now)
+    rows_insert(
+        BonusAward,
+        AWARD_COLUMNS,
+        (
+            (brand_id, month_value, a.revision, a.beneficiary, a.guide_id, a.store_id,
+             a.target_id, a.plan_id, str(a.net_sales), str(a.target_amount), a.basis,
+             json.dumps(a.brackets), None if a.cap is None else str(a.cap), a.brackets_reached,
+             str(a.bonus), str(a.amount), created_at)
+            for a in awards
+        ),
+    )  # fmt: skip
+
+
+def _targets_of(*, brand_id: int, month: dt.date):
+    return SalesTarget.objects.filter(brand_id=brand_id, month=month).values_list(
+        "pk", "beneficiary", "guide_id", "store_id", "store__kind", "amount"
+    )
+
+
+def _first_awards(*, brand_id, month, sales) -> list[AwardRow]:
     plans = _plans_of(brand_id=brand_id, month=month)
     parsed = {plan.pk: brackets_parse(plan.brackets) for plan in plans}
     awards = []
@@ -162,9 +216,7 @@ def _first_awards(*, brand_id, month, sales, now) -> list[BonusAward]:
             net_sales=net, target=target, basis=plan.basis, brackets=parsed[plan.pk], cap=plan.cap
         )
         awards.append(
-            BonusAward(
-                brand_id=brand_id,
-                month=month,
+            AwardRow(
                 revision=0,
                 beneficiary=side,
                 guide_id=guide_id,
@@ -179,58 +231,58 @@ def _first_awards(*, brand_id, month, sales, now) -> list[BonusAward]:
                 brackets_reached=result.brackets_reached,
                 bonus=result.bonus,
                 amount=result.bonus,
-                created_at=now,
             )
         )
     return awards
 
 
+LATEST_FIELDS = (
+    "revision", "beneficiary", "guide_id", "store_id", "target_id", "plan_id", "net_sales",
+    "target_amount", "basis", "brackets", "cap", "bonus",
+)  # fmt: skip
+
+
 def _latest_awards(*, brand_id: int, month: dt.date):
-    """The latest revision of every beneficiary's bonus for the month."""
-    latest = (
-        BonusAward.objects.filter(brand_id=brand_id, month=month)
-        .values("beneficiary", "guide_id", "store_id")
-        .annotate(revision=Max("revision"))
-    )
-    wanted = {(r["beneficiary"], r["guide_id"], r["store_id"], r["revision"]) for r in latest}
-    for award in BonusAward.objects.filter(brand_id=brand_id, month=month).order_by():
-        if (award.beneficiary, award.guide_id, award.store_id, award.revision) in wanted:
-            yield award
+    """The latest revision of every beneficiary's bonus for the month, as dicts."""
+    latest = {}
+    for award in BonusAward.objects.filter(brand_id=brand_id, month=month).values(*LATEST_FIELDS):
+        key = (award["beneficiary"], award["guide_id"], award["store_id"])
+        if key not in latest or latest[key]["revision"] < award["revision"]:
+            latest[key] = award
+    return latest.values()
 
 
-def _revised_awards(*, brand_id, month, sales, now) -> list[BonusAward]:
+def _revised_awards(*, brand_id, month, sales) -> list[AwardRow]:
     """New revisions where the month's net sales now give another bonus, on the frozen inputs."""
     awards = []
     for last in _latest_awards(brand_id=brand_id, month=month):
-        who = last.guide_id if last.beneficiary == Beneficiary.GUIDE else last.store_id
-        net = sales.get((last.beneficiary, who), ZERO)
-        if net == last.net_sales:
+        side = last["beneficiary"]
+        who = last["guide_id"] if side == Beneficiary.GUIDE else last["store_id"]
+        net = sales.get((side, who), ZERO)
+        if net == last["net_sales"]:
             continue
         result = bonus_compute(
-            net_sales=net, target=last.target_amount, basis=last.basis,
-            brackets=brackets_parse(last.brackets), cap=last.cap,
+            net_sales=net, target=last["target_amount"], basis=last["basis"],
+            brackets=brackets_parse(last["brackets"]), cap=last["cap"],
         )  # fmt: skip
-        if result.bonus == last.bonus:
+        if result.bonus == last["bonus"]:
             continue
         awards.append(
-            BonusAward(
-                brand_id=brand_id,
-                month=month,
-                revision=last.revision + 1,
-                beneficiary=last.beneficiary,
-                guide_id=last.guide_id,
-                store_id=last.store_id,
-                target_id=last.target_id,
-                plan_id=last.plan_id,
+            AwardRow(
+                revision=last["revision"] + 1,
+                beneficiary=side,
+                guide_id=last["guide_id"],
+                store_id=last["store_id"],
+                target_id=last["target_id"],
+                plan_id=last["plan_id"],
                 net_sales=net,
-                target_amount=last.target_amount,
-                basis=last.basis,
-                brackets=last.brackets,
-                cap=last.cap,
+                target_amount=last["target_amount"],
+                basis=last["basis"],
+                brackets=last["brackets"],
+                cap=last["cap"],
                 brackets_reached=result.brackets_reached,
                 bonus=result.bonus,
-                amount=result.bonus - last.bonus,
-                created_at=now,
+                amount=result.bonus - last["bonus"],
             )
         )
     return awards
@@ -341,45 +393,47 @@ def _points_write(*, brand_id, month, earned, now, first: bool) -> int:
     if not changes:
         return 0
     guide_ids = sorted({guide_id for guide_id, _kind in changes})
-    PointsAccount.objects.bulk_create(
-        [PointsAccount(guide_id=g, brand_id=brand_id) for g in guide_ids],
-        ignore_conflicts=True,
-        batch_size=AWARD_BATCH_SIZE,
-    )
-    accounts = {
-        a.guide_id: a
-        for a in PointsAccount.objects.select_for_update()
+    vendor = connection.vendor
+    with connection.cursor() as cursor:
+        cursor.execute(
+            incentive_sql.accounts_open(vendor),
+            {"brand_id": brand_id, "guide_ids": list_param(guide_ids, vendor)},
+        )
+    # Locked in pk order, as every writer of balances locks them.
+    balances = {
+        guide_id: (pk, balance)
+        for pk, guide_id, balance in PointsAccount.objects.select_for_update()
         .filter(brand_id=brand_id, guide_id__in=guide_ids)
         .order_by("pk")
+        .values_list("pk", "guide_id", "balance")
     }
+    created_at = connection.ops.adapt_datetimefield_value(now)
+    month_value = connection.ops.adapt_datefield_value(month)
     movements = []
     for (guide_id, kind), points in sorted(changes.items()):
-        account = accounts[guide_id]
+        account_id, balance = balances[guide_id]
         reason = f"{tag} {PointsMovement.Kind(kind).label}"
-        if points < 0 and account.balance + points < 0:
+        if points < 0 and balance + points < 0:
             # A refund cannot take back points already redeemed: take what is left.
-            points = -account.balance
+            points = -balance
             reason = f"{reason} (refund; capped at the balance)"
             if points == 0:
                 continue
-        account.balance += points
+        balances[guide_id] = (account_id, balance + points)
         movements.append(
-            PointsMovement(
-                account=account,
-                kind=kind,
-                points=points,
-                month=month,
-                reason=reason,
-                reference=f"close:{brand_id}:{tag}:{kind}:{guide_id}:r{revision}",
-                created_at=now,
-            )
-        )
-    PointsMovement.objects.bulk_create(movements, batch_size=AWARD_BATCH_SIZE)
+            (account_id, kind, points, month_value, "", reason,
+             f"close:{brand_id}:{tag}:{kind}:{guide_id}:r{revision}", None, created_at)
+        )  # fmt: skip
+    rows_insert(
+        PointsMovement,
+        ("account_id", "kind", "points", "month", "reward", "reason", "reference", "actor_id",
+         "created_at"),
+        movements,
+    )  # fmt: skip
+    if len(movements) >= ANALYZE_AFTER_ROWS:
+        tables_analyze(PointsAccount, PointsMovement)
     with connection.cursor() as cursor:
-        cursor.execute(
-            incentive_sql.balances_add_run(connection.vendor),
-            {"now": connection.ops.adapt_datetimefield_value(now)},
-        )
+        cursor.execute(incentive_sql.balances_add_run(vendor), {"now": created_at})
     return len(movements)
 
 
