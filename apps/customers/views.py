@@ -7,18 +7,25 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from apps.core.api import IsHQOrIntegration
+from apps.core.api import IsHQ, IsHQOrIntegration
 from apps.core.roles import Role, user_has_role
 from apps.core.scoping import scope_for_request
 from apps.core.throttling import MemberSignUpThrottle
 from apps.customers.filters import MembershipFilter
+from apps.customers.models import PersonalDataAccess
 from apps.customers.selectors import membership_list
 from apps.customers.serializers import (
     MemberJoinSerializer,
     MembershipReassignSerializer,
     MembershipSerializer,
 )
-from apps.customers.services import member_join, membership_reassign
+from apps.customers.services import (
+    member_join_with_consent,
+    membership_consent_withdraw,
+    membership_erase,
+    membership_reassign,
+    personal_data_access_record,
+)
 
 
 class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -38,9 +45,28 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return membership_list(scope=self._scope())
 
     def get_permissions(self):
-        if self.action == "create":
+        if self.action in ("create", "withdraw_consent"):
             return [IsHQOrIntegration()]
+        if self.action == "erase":
+            return [IsHQ()]
         return super().get_permissions()
+
+    def get_serializer(self, *args, **kwargs):
+        serializer = super().get_serializer(*args, **kwargs)
+        if args and not self.get_serializer_context().get("mask_phones", True):
+            rows = list(args[0]) if kwargs.get("many") else [args[0]]
+            self._access_record(rows)
+        return serializer
+
+    def _access_record(self, memberships) -> None:
+        """Log the full numbers this response shows (erased members have none left)."""
+        personal_data_access_record(
+            actor=self.request.user,
+            kind=PersonalDataAccess.Kind.API,
+            where=f"{self.request.method} {self.request.path}",
+            customer_ids=[m.customer_id for m in memberships if m.customer.erased_at is None],
+            filters=self.request.query_params.dict(),
+        )
 
     def get_throttles(self):
         if self.action == "create":
@@ -64,7 +90,7 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def create(self, request, *args, **kwargs):
         join = MemberJoinSerializer(data=request.data)
         join.is_valid(raise_exception=True)
-        result = member_join(**join.validated_data)
+        result = member_join_with_consent(**join.validated_data, captured_by=request.user)
         answer = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
         readable = self._readable(result.membership)
         if readable is None:
@@ -93,4 +119,18 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         if not (is_hq or guide.store_id in self._scope().store_ids):
             raise PermissionDenied("Only HQ, or a manager of the guide's store, can move members.")
         membership = membership_reassign(membership=membership, guide=guide, actor=request.user)
+        return Response(self.get_serializer(membership).data)
+
+    @extend_schema(request=None, responses={200: MembershipSerializer})
+    @action(detail=True, methods=["post"], url_path="withdraw-consent")
+    def withdraw_consent(self, request, pk=None):
+        """Withdraw the member's consent (HQ, integrations): follow-ups stop, lists omit them."""
+        membership = membership_consent_withdraw(membership=self.get_object())
+        return Response(self.get_serializer(membership).data)
+
+    @extend_schema(request=None, responses={200: MembershipSerializer})
+    @action(detail=True, methods=["post"])
+    def erase(self, request, pk=None):
+        """Erase the member's personal information for this brand (HQ); the ledger stays."""
+        membership = membership_erase(membership=self.get_object())
         return Response(self.get_serializer(membership).data)

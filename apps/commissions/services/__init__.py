@@ -30,6 +30,7 @@ from apps.commissions.services.orders import (
     business_date_of,
     order_attribute,
     order_ingest,
+    orders_member_phone_pseudonymise,
     refund_create,
 )
 from apps.commissions.services.plans import (
@@ -80,6 +81,7 @@ __all__ = [
     "order_entries_write",
     "order_ingest",
     "orders_attribution_catch_up",
+    "orders_member_phone_pseudonymise",
     "orders_waiting_write",
     "plan_has_entries",
     "plan_specificity",

@@ -288,3 +288,14 @@ def refund_create(
             raise
         return same_or_conflict(existing, fingerprint), False
     return refund, True
+
+
+def orders_member_phone_pseudonymise(*, brand_id: int, phone: str, pseudonym: str) -> int:
+    """Replace an erased member's phone on the brand's orders; return how many changed.
+
+    Amounts, dates, attribution and the entries they produced stay as they
+    were: only the number goes. One statement over the (phone, brand) index.
+    """
+    return Order.objects.filter(brand_id=brand_id, member_phone=phone).update(
+        member_phone=pseudonym
+    )
