@@ -124,7 +124,7 @@ def privacy_notice_published(*, brand_id: int, version: str) -> PrivacyNotice | 
 def customer_list(
     *, scope: Scope, queryset: QuerySet[Customer] | None = None
 ) -> QuerySet[Customer]:
-    """Return the customers holding at least one membership ``scope`` may see.
+    """Return the customers holding at least one membership ``scope`` may see (in use, below HQ).
 
     A semi-join rather than a join through memberships, so a customer with
     several memberships in scope is listed once without DISTINCT.
@@ -132,7 +132,7 @@ def customer_list(
     queryset = Customer.objects.all() if queryset is None else queryset
     if scope.everything:
         return queryset
-    memberships = scope_queryset(Membership.objects.order_by(), scope)
+    memberships = scope_queryset(memberships_in_marketing_use(Membership.objects.order_by()), scope)
     return queryset.filter(pk__in=memberships.values("customer_id"))
 
 

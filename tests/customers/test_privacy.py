@@ -135,6 +135,10 @@ def test_withdrawing_consent_hides_the_member_from_guides_follow_ups_and_exports
     FollowUpTask.objects.all().delete()
     follow_ups_create()
     assert not FollowUpTask.objects.filter(membership=member).exists()
+    # Nor does their store manager find them among the customers
+    client.force_login(org.users["manager_sh01"])
+    customers = client.get(reverse("admin:customers_customer_changelist")).content.decode()
+    assert "138****0001" in customers and "138****0002" not in customers
     # An HQ export of every member leaves them out
     client.force_login(org.users["hq"])
     export = client.post(
