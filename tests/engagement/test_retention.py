@@ -85,3 +85,18 @@ def test_the_weekly_task_runs_every_brand_with_a_rule(org, aurora):
         (aurora.pk, False),
         (aurora.pk, True),
     ]
+
+
+def test_the_command_reports_per_brand_and_refuses_an_unknown_brand(org, aurora):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    out = StringIO()
+    call_command("retention_run", "--brand=AUR", stdout=out)
+
+    assert out.getvalue().startswith("AUR: 2 members inactive since ")
+    assert out.getvalue().strip().endswith("(12 months); dry run")
+    assert RetentionRun.objects.get().dry_run
+    with pytest.raises(CommandError, match="Unknown brand"):
+        call_command("retention_run", "--brand=NOPE")
