@@ -462,3 +462,25 @@ def test_below_hq_the_customer_page_shows_the_birthday_as_month_and_day(org, cli
 
     assert page.status_code == 200
     assert "07-14" in page.content.decode() and "1990" not in page.content.decode()
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the append-only trigger is PostgreSQL's"
+)
+def test_the_database_refuses_to_rewrite_or_delete_an_access_record(org):
+    from django.db import IntegrityError, transaction
+
+    from tests.factories import UserFactory
+
+    viewer = UserFactory(username="hq-2", role="hq_ops")
+    token_client(viewer).get(MEMBERS_URL)
+    record = PersonalDataAccess.objects.get()
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PersonalDataAccess.objects.filter(pk=record.pk).update(row_count=0)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PersonalDataAccess.objects.filter(pk=record.pk).delete()
+    # A deleted user's records lose the link and keep the name
+    viewer.delete()
+    record.refresh_from_db()
+    assert (record.actor, record.actor_name, record.row_count) == (None, "hq-2", 4)
