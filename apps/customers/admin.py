@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from unfold.admin import TabularInline
 
 from apps.core.admin_scoping import HQWritableModelAdmin, ReadOnlyAdminMixin, ScopedModelAdmin
-from apps.core.exports import csv_response
+from apps.core.exports import csv_response, xlsx_response
 from apps.core.roles import Role, user_has_role
 from apps.customers.models import (
     AssignmentEvent,
@@ -157,12 +157,14 @@ class MembershipAdmin(PersonalDataAccessLogMixin, ScopedModelAdmin):
         "joined_at",
         "bound_at",
         "consent_withdrawn_at",
+        "consent_withdrawn_by",
         "erased_at",
+        "erased_by",
         "rejoined_after_erasure",
     ]
     inlines = [AssignmentEventInline, MembershipConsentInline]
     phone_paths = ("customer__phone",)
-    actions = ["export_csv", "withdraw_consent", "erase"]
+    actions = ["export_csv", "export_xlsx", "withdraw_consent", "erase"]
 
     def scope_rows(self, queryset, scope):
         queryset = super().scope_rows(queryset, scope)
@@ -179,6 +181,15 @@ class MembershipAdmin(PersonalDataAccessLogMixin, ScopedModelAdmin):
 
     @admin.action(description=_("Export the selected members (CSV)"), permissions=["view"])
     def export_csv(self, request, queryset):
+        rows = self._export_rows(request, queryset)
+        return csv_response(rows, filename="members")
+
+    @admin.action(description=_("Export the selected members (XLSX)"), permissions=["view"])
+    def export_xlsx(self, request, queryset):
+        rows = self._export_rows(request, queryset)
+        return xlsx_response(rows, filename="members", sheet="members")
+
+    def _export_rows(self, request, queryset) -> list[list]:
         """Members in marketing use only; masked for every role but HQ, and logged for HQ."""
         masks = self.masks_phones(request)
         members, rows = member_export_rows(queryset, masks_phones=masks)
@@ -191,13 +202,13 @@ class MembershipAdmin(PersonalDataAccessLogMixin, ScopedModelAdmin):
                 filters=request.GET.dict(),
                 row_count=len(members),
             )
-        return csv_response(rows, filename="members")
+        return rows
 
     @admin.action(description=_("Withdraw consent of the selected members"), permissions=["change"])
     def withdraw_consent(self, request, queryset):
         count = 0
         for membership in queryset:
-            membership_consent_withdraw(membership=membership)
+            membership_consent_withdraw(membership=membership, actor=request.user)
             count += 1
         messages.success(request, _("Consent withdrawn for %(count)d members.") % {"count": count})
 
@@ -208,7 +219,7 @@ class MembershipAdmin(PersonalDataAccessLogMixin, ScopedModelAdmin):
     def erase(self, request, queryset):
         count = 0
         for membership in queryset:
-            membership_erase(membership=membership)
+            membership_erase(membership=membership, actor=request.user)
             count += 1
         messages.success(request, _("%(count)d members erased.") % {"count": count})
 

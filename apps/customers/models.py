@@ -146,7 +146,26 @@ class Membership(models.Model):
     # Stamped here as well as on the consent rows: every list of members for
     # marketing use (guides' lists, follow-ups, exports) filters on it.
     consent_withdrawn_at = models.DateTimeField(_("consent withdrawn at"), null=True, blank=True)
+    consent_withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("withdrawal recorded by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
     erased_at = models.DateTimeField(_("erased at"), null=True, blank=True)
+    erased_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("erased by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        help_text=_("Empty for an erasure by the retention job."),
+    )
     rejoined_after_erasure = models.BooleanField(
         _("joined again after an erasure"),
         default=False,

@@ -646,7 +646,7 @@ def member_join_with_consent(
 
 
 @transaction.atomic
-def membership_consent_withdraw(*, membership: Membership) -> Membership:
+def membership_consent_withdraw(*, membership: Membership, actor=None) -> Membership:
     """Withdraw the member's consent: marketing use stops now; a no-op when already withdrawn.
 
     The consent rows are stamped, never deleted: they prove what the member
@@ -660,8 +660,8 @@ def membership_consent_withdraw(*, membership: Membership) -> Membership:
     MembershipConsent.objects.filter(membership=membership, withdrawn_at__isnull=True).update(
         withdrawn_at=now
     )
-    membership.consent_withdrawn_at = now
-    membership.save(update_fields=["consent_withdrawn_at", "updated_at"])
+    membership.consent_withdrawn_at, membership.consent_withdrawn_by = now, actor
+    membership.save(update_fields=["consent_withdrawn_at", "consent_withdrawn_by", "updated_at"])
     membership_consent_withdrawn.send(sender=Membership, membership_id=membership.pk)
     return membership
 
@@ -677,7 +677,7 @@ def membership_pseudonym(membership_id: int) -> str:
 
 
 @transaction.atomic
-def membership_erase(*, membership: Membership) -> Membership:
+def membership_erase(*, membership: Membership, actor=None) -> Membership:
     """Erase the member's personal information held for the membership's brand.
 
     The membership moves to a customer of its own whose phone is a pseudonym
@@ -713,7 +713,7 @@ def membership_erase(*, membership: Membership) -> Membership:
         holder = customer
     membership.customer = holder
     membership.latitude = membership.longitude = membership.distance_km = None
-    membership.erased_at = now
+    membership.erased_at, membership.erased_by = now, actor
     membership.consent_withdrawn_at = membership.consent_withdrawn_at or now
     membership.save()
     MembershipConsent.objects.filter(membership=membership, withdrawn_at__isnull=True).update(

@@ -125,12 +125,12 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     @action(detail=True, methods=["post"], url_path="withdraw-consent")
     def withdraw_consent(self, request, pk=None):
         """Withdraw the member's consent (HQ, integrations): follow-ups stop, lists omit them."""
-        membership = membership_consent_withdraw(membership=self.get_object())
+        membership = membership_consent_withdraw(membership=self.get_object(), actor=request.user)
         return Response(self.get_serializer(membership).data)
 
     @extend_schema(request=None, responses={200: MembershipSerializer})
     @action(detail=True, methods=["post"])
     def erase(self, request, pk=None):
         """Erase the member's personal information for this brand (HQ); the ledger stays."""
-        membership = membership_erase(membership=self.get_object())
+        membership = membership_erase(membership=self.get_object(), actor=request.user)
         return Response(self.get_serializer(membership).data)

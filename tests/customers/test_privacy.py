@@ -126,6 +126,8 @@ def test_withdrawing_consent_hides_the_member_from_guides_follow_ups_and_exports
     response = token_client(org.users["pos"]).post(f"{MEMBERS_URL}{member.pk}/withdraw-consent/")
 
     assert response.status_code == 200
+    member.refresh_from_db()
+    assert member.consent_withdrawn_by == org.users["pos"]
     assert guide.get(MEMBERS_URL).data["count"] == 0
     assert guide.get("/api/v1/me/members/").data["count"] == 0
     assert guide.get(f"{MEMBERS_URL}{member.pk}/").status_code == 404
@@ -351,6 +353,7 @@ def test_erasing_the_last_membership_leaves_no_phone_anywhere_and_the_ledger_int
     assert (customer.name, customer.birthday, customer.erased_at is not None) == ("", None, True)
     other.refresh_from_db()
     assert (other.latitude, other.longitude, other.erased_at is not None) == (None, None, True)
+    assert other.erased_by == org.users["hq"]
     assert _ledger_figures() == before
     assert ledger_verify(scope=LedgerScope()).breaches == []
     assert not PhoneVerification.objects.exists()
@@ -484,3 +487,26 @@ def test_the_database_refuses_to_rewrite_or_delete_an_access_record(org):
     viewer.delete()
     record.refresh_from_db()
     assert (record.actor, record.actor_name, record.row_count) == (None, "hq-2", 4)
+
+
+def test_the_xlsx_export_is_logged_like_the_csv_one(org, client):
+    import io
+
+    from openpyxl import load_workbook
+
+    client.force_login(org.users["hq"])
+    member = org.members["G-SH02"]
+
+    export = client.post(
+        reverse("admin:customers_membership_changelist"),
+        {"action": "export_xlsx", "_selected_action": [member.pk]},
+    )
+
+    sheet = load_workbook(io.BytesIO(b"".join(export.streaming_content))).active
+    assert [row[1] for row in sheet.iter_rows(values_only=True)][1:] == [member.customer.phone]
+    record = PersonalDataAccess.objects.get()
+    assert (record.kind, record.row_count, record.customer_ids) == (
+        "export",
+        1,
+        [member.customer_id],
+    )
