@@ -340,6 +340,10 @@ def member_engagement_erase(*, membership_id: int) -> None:
 # least this many days earlier: the brand's data protection officer has that
 # long to look at the list (and a purchase meanwhile takes the member off it).
 RETENTION_NOTICE_DAYS = 6
+# A run erases at most this many members per brand (about 45 ms each on the
+# 2-core test machine: 15 minutes); the rest stay on the report and go the
+# following week.
+RETENTION_ERASE_MAX_PER_RUN = 20_000
 
 
 def _months_before(moment: dt.datetime, months: int) -> dt.datetime:
@@ -396,6 +400,7 @@ def retention_run(*, brand_id: int, dry_run: bool, now: dt.datetime | None = Non
         .first()
     )
     due = sorted(set(candidates) & set(report.membership_ids if report else []))
+    due = due[:RETENTION_ERASE_MAX_PER_RUN]
     for membership in Membership.objects.filter(pk__in=due).order_by("pk"):
         membership_erase(membership=membership)
     run = RetentionRun.objects.create(

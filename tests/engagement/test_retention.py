@@ -100,3 +100,16 @@ def test_the_command_reports_per_brand_and_refuses_an_unknown_brand(org, aurora)
     assert RetentionRun.objects.get().dry_run
     with pytest.raises(CommandError, match="Unknown brand"):
         call_command("retention_run", "--brand=NOPE")
+
+
+def test_a_run_erases_at_most_its_cap_and_leaves_the_rest_for_next_week(org, aurora, monkeypatch):
+    from apps.engagement import services
+
+    monkeypatch.setattr(services, "RETENTION_ERASE_MAX_PER_RUN", 1)
+    report = retention_run(brand_id=aurora.pk, dry_run=True, now=NOW)
+    RetentionRun.objects.filter(pk=report.pk).update(created_at=NOW - dt.timedelta(days=7))
+
+    run = retention_run(brand_id=aurora.pk, dry_run=False, now=NOW)
+
+    assert (run.found, run.erased, run.membership_ids) == (2, 1, [org.members["M-SH01"].pk])
+    assert RetentionRun.objects.order_by("-pk").first().membership_ids == [org.members["G-SH02"].pk]
