@@ -37,6 +37,7 @@ from apps.commissions.services.orders import (
     order_attribute,
     order_ingest,
     orders_ingest,
+    orders_member_phone_pseudonymise,
     refund_create,
     refunds_ingest,
 )
@@ -93,6 +94,7 @@ __all__ = [
     "orders_attribution_catch_up",
     "orders_entries_write",
     "orders_ingest",
+    "orders_member_phone_pseudonymise",
     "orders_waiting_write",
     "plan_has_entries",
     "plan_specificity",
