@@ -39,6 +39,8 @@ from apps.core.admin_scoping import (
     ServiceCheckedForm,
     ServiceWriteAdminMixin,
 )
+from apps.customers.admin import PersonalDataAccessLogMixin
+from apps.customers.models import Customer
 
 
 class ReadOnlyScopedAdmin(ReadOnlyAdminMixin, ScopedModelAdmin):
@@ -271,7 +273,7 @@ class OrderLineInline(TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(ReadOnlyScopedAdmin):
+class OrderAdmin(PersonalDataAccessLogMixin, ReadOnlyScopedAdmin):
     scope_guide_path = "attributed_guide"
     phone_paths = ("member_phone",)
     list_display = [
@@ -283,6 +285,10 @@ class OrderAdmin(ReadOnlyScopedAdmin):
     list_select_related = ["brand", "store", "attributed_guide"]
     date_hierarchy = "business_date"
     inlines = [OrderLineInline]
+
+    def shown_customer_ids(self, rows) -> list[int]:
+        phones = {order.member_phone for order in rows if order.member_phone}
+        return list(Customer.objects.filter(phone__in=phones).values_list("pk", flat=True))
 
 
 @admin.register(Refund)

@@ -10,8 +10,11 @@ class CommissionsConfig(AppConfig):
 
     def ready(self):
         from apps.commissions import receivers
-        from apps.customers.events import membership_bound
+        from apps.customers.events import membership_bound, membership_erased
 
         membership_bound.connect(
             receivers.membership_bound_reattribute_orders, dispatch_uid="commissions"
+        )
+        membership_erased.connect(
+            receivers.membership_erased_pseudonymise_orders, dispatch_uid="commissions"
         )

@@ -19,3 +19,12 @@ def membership_bound_reattribute_orders(sender, *, membership_ids: list[int], **
             task_names.MEMBER_ORDERS_REATTRIBUTE,
             list(membership_ids[start : start + REATTRIBUTE_BATCH]),
         )
+
+
+def membership_erased_pseudonymise_orders(
+    sender, *, brand_id: int, phone: str, pseudonym: str, **kwargs
+) -> None:
+    # Synchronous, unlike the receivers above: the erasure commits whole or not at all.
+    from apps.commissions.services import orders_member_phone_pseudonymise
+
+    orders_member_phone_pseudonymise(brand_id=brand_id, phone=phone, pseudonym=pseudonym)

@@ -1,21 +1,74 @@
 """The members admin: customers and memberships scoped by role, phones masked."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.options import ActionLocation
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import TabularInline
 
 from apps.core.admin_scoping import HQWritableModelAdmin, ReadOnlyAdminMixin, ScopedModelAdmin
+from apps.core.exports import csv_response, xlsx_response
 from apps.core.roles import Role, user_has_role
 from apps.customers.models import (
     AssignmentEvent,
+    BrandPrivacyPolicy,
     Customer,
+    ErasedPhone,
     Membership,
     MembershipConsent,
+    PersonalDataAccess,
     PrivacyNotice,
+    RetentionRun,
 )
-from apps.customers.selectors import customer_list
+from apps.customers.selectors import customer_list, member_export_rows
+from apps.customers.services import (
+    membership_consent_withdraw,
+    membership_erase,
+    personal_data_access_record,
+)
+
+
+class PersonalDataAccessLogMixin:
+    """Log HQ's views of full phone numbers and birthdays: detail pages and lists.
+
+    ``shown_customer_ids`` names the customers whose data the rows show.
+    Roles that see masks write nothing: they see no full number.
+    """
+
+    def shown_customer_ids(self, rows) -> list[int]:
+        ids = []
+        for row in rows:
+            customer = row if isinstance(row, Customer) else row.customer
+            if customer.erased_at is None:  # a pseudonym is nobody's number
+                ids.append(customer.pk)
+        return ids
+
+    def _access_record(self, request, kind, rows) -> None:
+        if self.masks_phones(request):
+            return
+        personal_data_access_record(
+            actor=request.user,
+            kind=kind,
+            where=request.path,
+            customer_ids=self.shown_customer_ids(rows),
+            filters=request.GET.dict(),
+        )
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            rows = list(changelist.result_list)
+            self._access_record(request, PersonalDataAccess.Kind.ADMIN_LIST, rows)
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        obj = getattr(response, "context_data", {}).get("original")
+        if request.method == "GET" and obj is not None:
+            self._access_record(request, PersonalDataAccess.Kind.ADMIN_DETAIL, [obj])
+        return response
 
 
 class AssignmentEventInline(TabularInline):
@@ -43,7 +96,7 @@ class MembershipConsentInline(TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(ScopedModelAdmin):
+class CustomerAdmin(PersonalDataAccessLogMixin, ScopedModelAdmin):
     list_display = ["phone", "name", "created_at"]
     search_fields = ["phone", "name"]
     phone_paths = ("phone",)
@@ -51,9 +104,23 @@ class CustomerAdmin(ScopedModelAdmin):
     def scope_rows(self, queryset, scope):
         return customer_list(scope=scope, queryset=queryset)
 
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if not self.masks_phones(request):
+            return fields
+        # A guide's follow-up needs the day, never the year.
+        return ["birthday_month_day" if name == "birthday" else name for name in fields]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "birthday_month_day", "erased_at"]
+
+    @admin.display(description=_("birthday"))
+    def birthday_month_day(self, customer):
+        return "-" if customer.birthday is None else customer.birthday.strftime("%m-%d")
+
 
 @admin.register(Membership)
-class MembershipAdmin(ScopedModelAdmin):
+class MembershipAdmin(PersonalDataAccessLogMixin, ScopedModelAdmin):
     list_display = [
         "customer",
         "customer__phone",
@@ -89,9 +156,72 @@ class MembershipAdmin(ScopedModelAdmin):
         "source",
         "joined_at",
         "bound_at",
+        "consent_withdrawn_at",
+        "consent_withdrawn_by",
+        "erased_at",
+        "erased_by",
+        "rejoined_after_erasure",
     ]
     inlines = [AssignmentEventInline, MembershipConsentInline]
     phone_paths = ("customer__phone",)
+    actions = ["export_csv", "export_xlsx", "withdraw_consent", "erase"]
+
+    def scope_rows(self, queryset, scope):
+        queryset = super().scope_rows(queryset, scope)
+        if scope.everything:
+            return queryset
+        return queryset.filter(consent_withdrawn_at__isnull=True, erased_at__isnull=True)
+
+    def get_actions(self, request, action_location=ActionLocation.CHANGE_LIST):
+        actions = super().get_actions(request, action_location=action_location)
+        if not user_has_role(request.user, Role.HQ_OPS):
+            actions.pop("withdraw_consent", None)
+            actions.pop("erase", None)
+        return actions
+
+    @admin.action(description=_("Export the selected members (CSV)"), permissions=["view"])
+    def export_csv(self, request, queryset):
+        rows = self._export_rows(request, queryset)
+        return csv_response(rows, filename="members")
+
+    @admin.action(description=_("Export the selected members (XLSX)"), permissions=["view"])
+    def export_xlsx(self, request, queryset):
+        rows = self._export_rows(request, queryset)
+        return xlsx_response(rows, filename="members", sheet="members")
+
+    def _export_rows(self, request, queryset) -> list[list]:
+        """Members in marketing use only; masked for every role but HQ, and logged for HQ."""
+        masks = self.masks_phones(request)
+        members, rows = member_export_rows(queryset, masks_phones=masks)
+        if not masks:
+            personal_data_access_record(
+                actor=request.user,
+                kind=PersonalDataAccess.Kind.EXPORT,
+                where=request.path,
+                customer_ids=[m.customer_id for m in members],
+                filters=request.GET.dict(),
+                row_count=len(members),
+            )
+        return rows
+
+    @admin.action(description=_("Withdraw consent of the selected members"), permissions=["change"])
+    def withdraw_consent(self, request, queryset):
+        count = 0
+        for membership in queryset:
+            membership_consent_withdraw(membership=membership, actor=request.user)
+            count += 1
+        messages.success(request, _("Consent withdrawn for %(count)d members.") % {"count": count})
+
+    @admin.action(
+        description=_("Erase the personal information of the selected members"),
+        permissions=["change"],
+    )
+    def erase(self, request, queryset):
+        count = 0
+        for membership in queryset:
+            membership_erase(membership=membership, actor=request.user)
+            count += 1
+        messages.success(request, _("%(count)d members erased.") % {"count": count})
 
     def get_list_display(self, request):
         if self.scope(request).is_guide_only:
@@ -161,3 +291,59 @@ class PrivacyNoticeAdmin(HQWritableModelAdmin):
         if obj is not None and obj.consents.exists():
             return ["brand", "version", "title", "body", "published_at"]
         return []
+
+
+@admin.register(BrandPrivacyPolicy)
+class BrandPrivacyPolicyAdmin(HQWritableModelAdmin):
+    """Per brand: whether API sign-ups must state consent, re-join recognition, retention."""
+
+    list_display = ["brand", "consent_required", "recognise_rejoins", "retention_months"]
+    list_filter = ["consent_required", "recognise_rejoins"]
+    autocomplete_fields = ["brand"]
+
+
+@admin.register(PersonalDataAccess)
+class PersonalDataAccessAdmin(ReadOnlyAdminMixin, HQWritableModelAdmin):
+    """Who saw members' full phone numbers or birthdays: append-only, for HQ."""
+
+    list_display = ["created_at", "actor_name", "kind", "where", "row_count"]
+    list_filter = ["kind", "actor"]
+    search_fields = ["actor_name", "where"]
+    date_hierarchy = "created_at"
+    fields = ["created_at", "actor", "actor_name", "kind", "where", "row_count",
+              "customer_ids", "filters"]  # fmt: skip
+    readonly_fields = fields
+
+    def has_view_permission(self, request, obj=None):
+        return self.is_hq(request)
+
+    def has_module_permission(self, request):
+        return self.is_hq(request)
+
+
+@admin.register(RetentionRun)
+class RetentionRunAdmin(ReadOnlyAdminMixin, HQWritableModelAdmin):
+    list_display = ["created_at", "brand", "dry_run", "cutoff", "found", "erased"]
+    list_filter = ["dry_run", "brand"]
+    date_hierarchy = "created_at"
+
+    def has_view_permission(self, request, obj=None):
+        return self.is_hq(request)
+
+    def has_module_permission(self, request):
+        return self.is_hq(request)
+
+
+@admin.register(ErasedPhone)
+class ErasedPhoneAdmin(ReadOnlyAdminMixin, HQWritableModelAdmin):
+    """The keyed hashes by which brands that ask for it recognise erased members joining again."""
+
+    list_display = ["brand", "phone_hash", "erased_at"]
+    list_filter = ["brand"]
+    date_hierarchy = "erased_at"
+
+    def has_view_permission(self, request, obj=None):
+        return self.is_hq(request)
+
+    def has_module_permission(self, request):
+        return self.is_hq(request)

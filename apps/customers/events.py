@@ -10,3 +10,14 @@ from django.dispatch import Signal
 # the sign-up, may now credit the member's guide. Arguments: ``membership_ids``
 # (a list; ids that another path resolved first may be among them).
 membership_bound = Signal()
+
+# A member withdrew their consent: marketing use stops at once. Arguments:
+# ``membership_id``.
+membership_consent_withdrawn = Signal()
+
+# A membership's personal information was erased (PIPL Art. 47). Receivers
+# scrub what their app holds of it, in the same transaction. Arguments:
+# ``membership_id``, ``brand_id``, ``phone`` (the number that was erased),
+# ``pseudonym`` (what replaces it where a row must stay, e.g. orders) and
+# ``customer_erased`` (True when no membership holds the number any longer).
+membership_erased = Signal()

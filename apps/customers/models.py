@@ -18,13 +18,23 @@ class Customer(models.Model):
     name = models.CharField(_("name"), max_length=100, blank=True)
     birthday = models.DateField(_("birthday"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    erased_at = models.DateTimeField(
+        _("erased at"),
+        null=True,
+        blank=True,
+        help_text=_("Personal information erased: the phone is a pseudonym from then on."),
+    )
 
     class Meta:
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
         constraints = [
+            # An erased customer's phone is the pseudonym ``x`` + 10 digits of
+            # its id: unique, the same length, and no longer a number anyone has.
             models.CheckConstraint(
-                condition=Q(phone__regex=r"^1[3-9][0-9]{9}$"), name="customer_phone_normalised"
+                condition=Q(phone__regex=r"^1[3-9][0-9]{9}$", erased_at__isnull=True)
+                | Q(phone__regex=r"^x[0-9]{10}$", erased_at__isnull=False),
+                name="customer_phone_normalised",
             ),
         ]
 
@@ -133,6 +143,34 @@ class Membership(models.Model):
     joined_at = models.DateTimeField(_("joined at"))
     bound_at = models.DateTimeField(_("bound at"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    # Stamped here as well as on the consent rows: every list of members for
+    # marketing use (guides' lists, follow-ups, exports) filters on it.
+    consent_withdrawn_at = models.DateTimeField(_("consent withdrawn at"), null=True, blank=True)
+    consent_withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("withdrawal recorded by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+    erased_at = models.DateTimeField(_("erased at"), null=True, blank=True)
+    erased_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("erased by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+        help_text=_("Empty for an erasure by the retention job."),
+    )
+    rejoined_after_erasure = models.BooleanField(
+        _("joined again after an erasure"),
+        default=False,
+        help_text=_("Recognised by a salted hash of the phone, where the brand keeps one."),
+    )
 
     class Meta:
         verbose_name = _("membership")
@@ -300,8 +338,10 @@ class PrivacyNotice(models.Model):
         Brand, verbose_name=_("brand"), on_delete=models.PROTECT, related_name="privacy_notices"
     )
     version = models.CharField(_("version"), max_length=32)
-    title = models.CharField(_("title"), max_length=200)
-    body = models.TextField(_("text"))
+    title = models.CharField(_("title (Chinese)"), max_length=200)
+    body = models.TextField(_("text (Chinese)"))
+    title_en = models.CharField(_("title (English)"), max_length=200, blank=True)
+    body_en = models.TextField(_("text (English)"), blank=True)
     published_at = models.DateTimeField(_("published at"))
 
     class Meta:
@@ -331,6 +371,9 @@ class MembershipConsent(models.Model):
         SIGNUP_PAGE = "signup_page", _("Sign-up page (QR code)")
         MINI_PROGRAM = "mini_program", _("Mini-program")
         IN_STORE = "in_store", _("In store, taken by staff")
+        POS = "pos", _("POS")
+        IMPORT = "import", _("Import")
+        ADMIN = "admin", _("HQ admin")
 
     membership = models.ForeignKey(
         Membership, verbose_name=_("membership"), on_delete=models.CASCADE, related_name="consents"
@@ -375,3 +418,128 @@ class MembershipConsent(models.Model):
 
     def __str__(self):
         return f"{self.membership_id} {self.purpose} {self.notice_version}"
+
+
+class BrandPrivacyPolicy(models.Model):
+    """How a brand handles its members' personal information: consent, re-joins, retention."""
+
+    brand = models.OneToOneField(
+        Brand, verbose_name=_("brand"), on_delete=models.CASCADE, related_name="privacy_policy"
+    )
+    consent_required = models.BooleanField(
+        _("consent required"),
+        default=False,
+        help_text=_("API sign-ups must name the privacy notice version the member accepted."),
+    )
+    recognise_rejoins = models.BooleanField(
+        _("recognise re-joins after erasure"),
+        default=False,
+        help_text=_(
+            "Keep a salted hash of an erased member's phone, so that joining again is "
+            "recognised (e.g. for one-time welcome gifts). The number itself is never kept."
+        ),
+    )
+    retention_months = models.PositiveSmallIntegerField(
+        _("retention (months)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(1200)],
+        help_text=_(
+            "Erase members with no purchase and no sign-in for this many months. Empty: keep them."
+        ),
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("privacy policy")
+        verbose_name_plural = _("privacy policies")
+        ordering = ["brand"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(retention_months__isnull=True) | Q(retention_months__gte=1),
+                name="privacy_retention_positive",
+            ),
+        ]
+
+    def __str__(self):
+        return str(self.brand)
+
+
+class ErasedPhone(models.Model):
+    """A salted hash of an erased member's phone, kept where the brand recognises re-joins."""
+
+    brand = models.ForeignKey(
+        Brand, verbose_name=_("brand"), on_delete=models.CASCADE, related_name="+"
+    )
+    phone_hash = models.CharField(_("phone hash"), max_length=64)
+    erased_at = models.DateTimeField(_("erased at"))
+
+    class Meta:
+        verbose_name = _("erased phone hash")
+        verbose_name_plural = _("erased phone hashes")
+        constraints = [
+            models.UniqueConstraint(fields=["brand", "phone_hash"], name="erased_phone_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.brand_id}: {self.phone_hash[:12]}…"
+
+
+class PersonalDataAccess(models.Model):
+    """One view of members' full phone numbers or birthdays: who, when, where, how many.
+
+    Append-only: written by ``personal_data_access_record`` and never changed;
+    the admin shows it read-only and nobody may delete it there.
+    """
+
+    class Kind(models.TextChoices):
+        ADMIN_DETAIL = "admin_detail", _("Admin: member page")
+        ADMIN_LIST = "admin_list", _("Admin: member list")
+        API = "api", _("API response")
+        EXPORT = "export", _("Export")
+        PHONE_PAGE = "phone_page", _("Phone page")
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("who"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    actor_name = models.CharField(_("user name"), max_length=150)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    where = models.CharField(_("screen or endpoint"), max_length=200)
+    customer_ids = models.JSONField(_("customer ids"), default=list)
+    row_count = models.PositiveIntegerField(_("rows"))
+    filters = models.JSONField(_("filters"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("personal data access")
+        verbose_name_plural = _("personal data accesses")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.actor_name} · {self.where} · {self.row_count}"
+
+
+class RetentionRun(models.Model):
+    """One run of the retention job for a brand: what it found and, unless a dry run, erased."""
+
+    brand = models.ForeignKey(
+        Brand, verbose_name=_("brand"), on_delete=models.CASCADE, related_name="+"
+    )
+    dry_run = models.BooleanField(_("dry run"))
+    cutoff = models.DateTimeField(_("inactive since"))
+    found = models.PositiveIntegerField(_("members found"))
+    erased = models.PositiveIntegerField(_("members erased"), default=0)
+    membership_ids = models.JSONField(_("member ids"), default=list, blank=True)
+    created_at = models.DateTimeField(_("run at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("retention run")
+        verbose_name_plural = _("retention runs")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.brand_id} {self.created_at:%Y-%m-%d} {self.found}/{self.erased}"

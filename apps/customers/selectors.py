@@ -5,10 +5,12 @@ from functools import cache
 from django.db import connection
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from apps.core.scoping import Scope, scope_queryset
+from apps.core.scoping import Scope, mask_phone, scope_queryset
 from apps.core.sql import SQL, in_list, list_param, render, table
-from apps.customers.models import Customer, Membership
+from apps.customers.models import BrandPrivacyPolicy, Customer, Membership, PrivacyNotice
 from apps.guides.models import Guide
 from apps.stores.models import Store
 
@@ -86,14 +88,43 @@ def active_guides_of_store(store_id: int) -> QuerySet[Guide]:
 
 
 def membership_list(*, scope: Scope) -> QuerySet[Membership]:
+    """Return the memberships ``scope`` sees; below HQ, only members in marketing use."""
     queryset = Membership.objects.select_related("customer", "brand", "store", "guide")
+    if not scope.everything:
+        queryset = memberships_in_marketing_use(queryset)
     return scope_queryset(queryset, scope)
+
+
+def memberships_in_marketing_use(
+    queryset: QuerySet[Membership], *, prefix: str = ""
+) -> QuerySet[Membership]:
+    """Leave out members who withdrew their consent or were erased.
+
+    ``prefix`` is the path from the queryset's model to the membership
+    (``membership__`` for follow-ups).
+    """
+    return queryset.filter(
+        **{f"{prefix}consent_withdrawn_at__isnull": True, f"{prefix}erased_at__isnull": True}
+    )
+
+
+def brand_privacy_policy(*, brand_id: int) -> BrandPrivacyPolicy:
+    """Return the brand's privacy policy, or the defaults (unsaved) where it has none."""
+    policy = BrandPrivacyPolicy.objects.filter(brand_id=brand_id).first()
+    return policy if policy is not None else BrandPrivacyPolicy(brand_id=brand_id)
+
+
+def privacy_notice_published(*, brand_id: int, version: str) -> PrivacyNotice | None:
+    """Return the brand's published notice ``version``, or None."""
+    return PrivacyNotice.objects.filter(
+        brand_id=brand_id, version=version, published_at__lte=timezone.now()
+    ).first()
 
 
 def customer_list(
     *, scope: Scope, queryset: QuerySet[Customer] | None = None
 ) -> QuerySet[Customer]:
-    """Return the customers holding at least one membership ``scope`` may see.
+    """Return the customers holding at least one membership ``scope`` may see (in use, below HQ).
 
     A semi-join rather than a join through memberships, so a customer with
     several memberships in scope is listed once without DISTINCT.
@@ -101,5 +132,46 @@ def customer_list(
     queryset = Customer.objects.all() if queryset is None else queryset
     if scope.everything:
         return queryset
-    memberships = scope_queryset(Membership.objects.order_by(), scope)
+    memberships = scope_queryset(memberships_in_marketing_use(Membership.objects.order_by()), scope)
     return queryset.filter(pk__in=memberships.values("customer_id"))
+
+
+def member_export_rows(
+    memberships: QuerySet[Membership], *, masks_phones: bool
+) -> tuple[list[Membership], list[list]]:
+    """Return the members to export (in marketing use only) and the sheet's rows, header first.
+
+    Roles that see masks get masked phones and birthdays as month and day.
+    """
+    members = list(
+        memberships_in_marketing_use(memberships)
+        .select_related("customer", "brand", "store", "guide")
+        .order_by("pk")
+    )
+    rows: list[list] = [
+        [
+            _("brand"),
+            _("mobile phone"),
+            _("name"),
+            _("birthday"),
+            _("store"),
+            _("guide"),
+            _("joined at"),
+        ]
+    ]
+    for membership in members:
+        customer, birthday = membership.customer, membership.customer.birthday
+        if birthday is not None:
+            birthday = birthday.strftime("%m-%d") if masks_phones else birthday.isoformat()
+        rows.append(
+            [
+                membership.brand.code,
+                mask_phone(customer.phone) if masks_phones else customer.phone,
+                customer.name,
+                birthday or "",
+                membership.store.code if membership.store else "",
+                membership.guide.employee_no if membership.guide else "",
+                timezone.localtime(membership.joined_at).strftime("%Y-%m-%d %H:%M"),
+            ]
+        )
+    return members, rows

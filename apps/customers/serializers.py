@@ -33,6 +33,14 @@ class MemberJoinSerializer(serializers.Serializer):
         help_text="Guide employee no. from a guide's QR code.",
     )
     source = serializers.ChoiceField(choices=Membership.Source.choices, required=False)
+    consent_notice = serializers.CharField(
+        max_length=32,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Version of the brand's privacy notice the member accepted; required where "
+        "the brand's privacy policy says so.",
+    )
 
     def validate_phone(self, value):
         try:

@@ -1,29 +1,42 @@
 """Writes for members: joining a brand and binding to a store and a guide."""
 
+import dataclasses
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 from django.conf import settings
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from apps.core.api import FAILED_FIX_MESSAGE
 from apps.core.batches import BATCH_CHUNK_ITEMS, ItemOutcome, Outcome, validation_errors_of
 from apps.core.geo import haversine_km, is_failed_fix
 from apps.core.phones import phone_normalise
+from apps.core.scoping import mask_phone
 from apps.core.tasking import task_enqueue, task_enqueue_coalesced
 from apps.customers import task_names
-from apps.customers.events import membership_bound
+from apps.customers.events import (
+    membership_bound,
+    membership_consent_withdrawn,
+    membership_erased,
+)
 from apps.customers.models import (
     AssignmentEvent,
     Customer,
+    ErasedPhone,
     Membership,
     MembershipConsent,
+    PersonalDataAccess,
     PrivacyNotice,
 )
 from apps.customers.placements import (
@@ -35,7 +48,9 @@ from apps.customers.placements import (
 )
 from apps.customers.selectors import (
     active_guides_of_store,
+    brand_privacy_policy,
     guide_load_subquery,
+    privacy_notice_published,
     store_carries_brand,
 )
 from apps.customers.store_index import store_index_for_brand, store_index_forget
@@ -88,6 +103,9 @@ class JoinInput:
     store: Store | None = None
     guide: Guide | None = None
     joined_at: datetime | None = None
+    # The published notice the member accepted, written with a new membership.
+    consent: PrivacyNotice | None = None
+    captured_by: Any = None
 
 
 def member_join(
@@ -156,6 +174,14 @@ def members_join(*, joins: list[JoinInput]) -> list[ItemOutcome]:
             store_id__in=stores, brand_id__in=brand_ids
         ).values_list("store_id", "brand_id")
     )
+    erased = _erased_phone_keys(
+        {
+            (phone, join.brand.pk)
+            for join, phone in zip(joins, phones, strict=True)
+            if isinstance(phone, str)
+        }
+        - set(stored)
+    )
     outcomes: list[ItemOutcome] = []
     accepted: dict[tuple[str, int], ItemOutcome] = {}
     for join, phone in zip(joins, phones, strict=True):
@@ -176,7 +202,7 @@ def members_join(*, joins: list[JoinInput]) -> list[ItemOutcome]:
                 guide=join.guide and _with_store(join.guide, stores),
                 carried=carried,
             )
-            membership = _membership_prepare(join, phone, store)
+            membership = _membership_prepare(join, phone, store, rejoined=key in erased)
         except ValidationError as exc:
             outcomes.append(ItemOutcome(Outcome.INVALID, errors=validation_errors_of(exc)))
             continue
@@ -227,8 +253,27 @@ def _with_store(guide: Guide, stores: dict[int, Store]) -> Guide:
     return guide
 
 
-def _membership_prepare(join: JoinInput, phone: str, store: Store | None) -> Membership:
+def _erased_phone_keys(keys: set[tuple[str, int]]) -> set[tuple[str, int]]:
+    """Return which (phone, brand id) pairs the brand recognises as erased members (one query)."""
+    if not keys:
+        return set()
+    by_hash = {
+        erased_phone_hash(brand_id=brand_id, phone=phone): (phone, brand_id)
+        for phone, brand_id in keys
+    }
+    return {
+        by_hash[phone_hash]
+        for phone_hash in ErasedPhone.objects.filter(
+            brand_id__in={brand_id for _phone, brand_id in keys}, phone_hash__in=by_hash
+        ).values_list("phone_hash", flat=True)
+    }
+
+
+def _membership_prepare(
+    join: JoinInput, phone: str, store: Store | None, *, rejoined: bool = False
+) -> Membership:
     membership = Membership(
+        rejoined_after_erasure=rejoined,
         brand=join.brand,
         latitude=join.latitude,
         longitude=join.longitude,
@@ -246,6 +291,7 @@ def _membership_prepare(join: JoinInput, phone: str, store: Store | None) -> Mem
         validate_constraints=False,
     )
     membership.customer_phone, membership.customer_name = phone, join.name
+    membership.join_input = join
     return membership
 
 
@@ -324,6 +370,7 @@ def _members_write(chunk: list[ItemOutcome]) -> list[int]:
             )
             bound.append(membership)
     Membership.objects.bulk_create(memberships)
+    _consents_write([m for m in memberships if m.join_input.consent is not None])
     if bound:
         AssignmentEvent.objects.bulk_create(
             AssignmentEvent(membership=m, to_store=m.store, to_guide=m.guide,
@@ -332,6 +379,23 @@ def _members_write(chunk: list[ItemOutcome]) -> list[int]:
         )  # fmt: skip
         membership_bound.send(sender=Membership, membership_ids=[m.pk for m in bound])
     return [m.pk for m in memberships if m.assignment_status == Status.PENDING]
+
+
+def _consents_write(memberships: list[Membership]) -> None:
+    """Record new members' consents, in their chunk's transaction (none stands yet)."""
+    MembershipConsent.objects.bulk_create(
+        MembershipConsent(
+            membership=membership,
+            purpose=MembershipConsent.Purpose.MEMBERSHIP,
+            notice=membership.join_input.consent,
+            notice_version=membership.join_input.consent.version,
+            channel=CONSENT_CHANNEL_OF_SOURCE[membership.source],
+            captured_by=membership.join_input.captured_by,
+            included_location=membership.latitude is not None,
+            consented_at=membership.joined_at,
+        )
+        for membership in memberships
+    )
 
 
 def _membership_bind_fields(membership: Membership, *, store: Store, guide: Guide | None) -> None:
@@ -741,6 +805,10 @@ def membership_consent_record(
     )
     consent.full_clean(exclude=["membership", "notice", "captured_by"], validate_constraints=False)
     consent.save()
+    if membership.consent_withdrawn_at is not None:
+        # Consenting again after a withdrawal puts the member back in use.
+        Membership.objects.filter(pk=membership.pk).update(consent_withdrawn_at=None)
+        membership.consent_withdrawn_at = None
     return consent
 
 
@@ -750,3 +818,247 @@ def customer_birthday_set(*, customer: Customer, birthday) -> Customer:
         customer.birthday = birthday
         customer.save(update_fields=["birthday"])
     return customer
+
+
+# --- Personal information (PIPL) ---------------------------------------------------------------
+
+# The consent channel an API sign-up's source implies.
+CONSENT_CHANNEL_OF_SOURCE = {
+    Membership.Source.MINI_PROGRAM: MembershipConsent.Channel.MINI_PROGRAM,
+    Membership.Source.H5: MembershipConsent.Channel.SIGNUP_PAGE,
+    Membership.Source.STORE_QR: MembershipConsent.Channel.SIGNUP_PAGE,
+    Membership.Source.POS: MembershipConsent.Channel.POS,
+    Membership.Source.IMPORT: MembershipConsent.Channel.IMPORT,
+}
+ERASED_PHONE_SALT = "apps.customers.erased-phone"
+_PHONE_IN_TEXT = re.compile(r"1[3-9][0-9]{9}")
+
+
+def consent_notice_check(*, brand: Brand, consent_notice: str) -> PrivacyNotice | None:
+    """Return the brand's published notice a sign-up names, or None where it names none.
+
+    Refused with a ValidationError naming ``consent_notice`` where the brand
+    requires consent and none is stated, or where the version is not one the
+    brand published.
+    """
+    if consent_notice:
+        notice = privacy_notice_published(brand_id=brand.pk, version=consent_notice)
+        if notice is None:
+            raise ValidationError(
+                {
+                    "consent_notice": _(
+                        "The brand has published no privacy notice with version %(version)s."
+                    )
+                    % {"version": consent_notice}
+                }
+            )
+        return notice
+    if brand_privacy_policy(brand_id=brand.pk).consent_required:
+        raise ValidationError(
+            {
+                "consent_notice": _(
+                    "This brand requires the version of the privacy notice the member accepted."
+                )
+            }
+        )
+    return None
+
+
+def members_join_with_consent(
+    *, joins: list[JoinInput], consent_notices: list[str], captured_by=None
+) -> list[ItemOutcome]:
+    """Sign many members up as ``members_join`` does, each with its consent as one sign-up's.
+
+    An item whose consent the brand refuses is ``invalid`` (``consent_notice``);
+    a new member's consent is written in its chunk's transaction, a returning
+    member's recorded as ``member_join_with_consent`` records it.
+    """
+    outcomes: list[ItemOutcome | None] = []
+    to_join: list[tuple[int, JoinInput, PrivacyNotice | None]] = []
+    checked: dict[tuple[int, str], PrivacyNotice | ValidationError | None] = {}
+    for join, consent_notice in zip(joins, consent_notices, strict=True):
+        key = (join.brand.pk, consent_notice)
+        if key not in checked:  # a batch names few brands and versions: each is read once
+            try:
+                checked[key] = consent_notice_check(brand=join.brand, consent_notice=consent_notice)
+            except ValidationError as exc:
+                checked[key] = exc
+        notice = checked[key]
+        if isinstance(notice, ValidationError):
+            outcomes.append(ItemOutcome(Outcome.INVALID, errors=validation_errors_of(notice)))
+            continue
+        if notice is not None:
+            join = dataclasses.replace(join, consent=notice, captured_by=captured_by)
+        outcomes.append(None)
+        to_join.append((len(outcomes) - 1, join, notice))
+    joined = members_join(joins=[join for _index, join, _notice in to_join])
+    for (index, join, notice), outcome in zip(to_join, joined, strict=True):
+        outcomes[index] = outcome
+        if notice is not None and outcome.status == Outcome.REPLAYED:
+            membership_consent_record(
+                membership=outcome.obj, notice=notice, notice_version=notice.version,
+                channel=CONSENT_CHANNEL_OF_SOURCE[join.source], captured_by=captured_by,
+                included_location=join.latitude is not None,
+            )  # fmt: skip
+    return outcomes
+
+
+def member_join_with_consent(
+    *, consent_notice: str = "", captured_by=None, consent_channel: str = "", **join
+) -> JoinResult:
+    """Join as ``member_join`` does and record consent to the brand's notice ``consent_notice``.
+
+    Refused with a ValidationError naming ``consent_notice`` where the brand
+    requires consent and none is stated, or where the version is not one the
+    brand published. The join and its consent are written together or not at all.
+    """
+    notice = consent_notice_check(brand=join["brand"], consent_notice=consent_notice)
+    if notice is None:
+        return member_join(**join)
+    with transaction.atomic():
+        result = member_join(**join)
+        membership_consent_record(
+            membership=result.membership,
+            notice=notice,
+            notice_version=notice.version,
+            channel=consent_channel or CONSENT_CHANNEL_OF_SOURCE[join["source"]],
+            captured_by=captured_by,
+            included_location=join.get("latitude") is not None,
+        )
+    return result
+
+
+@transaction.atomic
+def membership_consent_withdraw(*, membership: Membership, actor=None) -> Membership:
+    """Withdraw the member's consent: marketing use stops now; a no-op when already withdrawn.
+
+    The consent rows are stamped, never deleted: they prove what the member
+    agreed to and when they stopped. The apps above stop their own use on
+    ``membership_consent_withdrawn`` (open follow-ups are skipped).
+    """
+    membership = Membership.objects.select_for_update(of=("self",)).get(pk=membership.pk)
+    if membership.consent_withdrawn_at is not None:
+        return membership
+    now = timezone.now()
+    MembershipConsent.objects.filter(membership=membership, withdrawn_at__isnull=True).update(
+        withdrawn_at=now
+    )
+    membership.consent_withdrawn_at, membership.consent_withdrawn_by = now, actor
+    membership.save(update_fields=["consent_withdrawn_at", "consent_withdrawn_by", "updated_at"])
+    membership_consent_withdrawn.send(sender=Membership, membership_id=membership.pk)
+    return membership
+
+
+def erased_phone_hash(*, brand_id: int, phone: str) -> str:
+    """Return the keyed hash by which a brand recognises an erased member joining again."""
+    return salted_hmac(ERASED_PHONE_SALT, f"{brand_id}:{phone}", algorithm="sha256").hexdigest()
+
+
+def membership_pseudonym(membership_id: int) -> str:
+    """Return the pseudonym that replaces an erased member's phone (``x`` and 10 digits)."""
+    return f"x{membership_id:010d}"
+
+
+@transaction.atomic
+def membership_erase(*, membership: Membership, actor=None) -> Membership:
+    """Erase the member's personal information held for the membership's brand.
+
+    The membership moves to a customer of its own whose phone is a pseudonym
+    and which holds no name, birthday or location; where it was the
+    customer's last membership, the customer itself is scrubbed in place.
+    Orders, refunds, commission entries and settlements keep every amount:
+    the apps above replace the phone by the pseudonym on their rows and drop
+    notes and tags (``membership_erased``). A no-op once erased.
+    """
+    membership = Membership.objects.select_for_update(of=("self",)).filter(pk=membership.pk).first()
+    if membership is None or membership.erased_at is not None:
+        return membership
+    customer = Customer.objects.select_for_update().get(pk=membership.customer_id)
+    phone, now = customer.phone, timezone.now()
+    pseudonym = membership_pseudonym(membership.pk)
+    if brand_privacy_policy(brand_id=membership.brand_id).recognise_rejoins:
+        ErasedPhone.objects.get_or_create(
+            brand_id=membership.brand_id,
+            phone_hash=erased_phone_hash(brand_id=membership.brand_id, phone=phone),
+            defaults={"erased_at": now},
+        )
+    held_elsewhere = (
+        Membership.objects.filter(customer=customer, erased_at__isnull=True)
+        .exclude(pk=membership.pk)
+        .exists()
+    )
+    if held_elsewhere:
+        holder = Customer.objects.create(phone=pseudonym, erased_at=now)
+    else:
+        customer.phone, customer.name, customer.birthday = pseudonym, "", None
+        customer.erased_at = now
+        customer.save(update_fields=["phone", "name", "birthday", "erased_at"])
+        holder = customer
+    membership.customer = holder
+    membership.latitude = membership.longitude = membership.distance_km = None
+    membership.erased_at, membership.erased_by = now, actor
+    membership.consent_withdrawn_at = membership.consent_withdrawn_at or now
+    membership.save()
+    MembershipConsent.objects.filter(membership=membership, withdrawn_at__isnull=True).update(
+        withdrawn_at=now
+    )
+    _admin_log_scrub(membership, previous_customer=customer)
+    membership_erased.send(
+        sender=Membership,
+        membership_id=membership.pk,
+        brand_id=membership.brand_id,
+        phone=phone,
+        pseudonym=pseudonym,
+        customer_erased=not held_elsewhere,
+    )
+    logger.info("membership %s erased (customer erased: %s)", membership.pk, not held_elsewhere)
+    return membership
+
+
+def _admin_log_scrub(membership: Membership, *, previous_customer: Customer) -> None:
+    """Rewrite the admin's change log titles of the erased rows, which carried the name."""
+    titles = {
+        (Membership, membership.pk): str(membership)[:200],
+        (Customer, previous_customer.pk): str(previous_customer)[:200],
+    }
+    for (model, pk), title in titles.items():
+        LogEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(model), object_id=str(pk)
+        ).update(object_repr=title)
+
+
+def _text_masked(value):
+    """Return ``value`` with every mobile number in its text masked (for filter records)."""
+    if isinstance(value, str):
+        return _PHONE_IN_TEXT.sub(lambda match: mask_phone(match.group()), value)
+    if isinstance(value, list | tuple):
+        return [_text_masked(item) for item in value]
+    return value
+
+
+def personal_data_access_record(
+    *,
+    actor,
+    kind: str,
+    where: str,
+    customer_ids: Iterable[int],
+    filters: dict | None = None,
+    row_count: int | None = None,
+) -> PersonalDataAccess | None:
+    """Record that ``actor`` saw the full phone or birthday of these customers; None for none.
+
+    ``filters`` (the query that chose the rows) is kept with any phone number
+    in it masked: the log must not become one more copy of the numbers.
+    """
+    ids = sorted(set(customer_ids))
+    if not ids:
+        return None
+    return PersonalDataAccess.objects.create(
+        actor=actor if getattr(actor, "pk", None) else None,
+        actor_name=actor.get_username() if getattr(actor, "pk", None) else "",
+        kind=kind,
+        where=where[:200],
+        customer_ids=ids,
+        row_count=len(ids) if row_count is None else row_count,
+        filters={str(key): _text_masked(value) for key, value in (filters or {}).items()},
+    )

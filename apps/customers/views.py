@@ -7,20 +7,29 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
-from apps.core.api import IsHQOrIntegration
+from apps.core.api import IsHQ, IsHQOrIntegration
 from apps.core.batches import BatchInputSerializer, BatchResultSerializer, batch_answer
 from apps.core.batches import batch_validate as batch_items_validate
 from apps.core.roles import Role, user_has_role
 from apps.core.scoping import scope_for_request
 from apps.core.throttling import MemberSignUpThrottle
 from apps.customers.filters import MembershipFilter
+from apps.customers.models import PersonalDataAccess
 from apps.customers.selectors import membership_list
 from apps.customers.serializers import (
     MemberJoinSerializer,
     MembershipReassignSerializer,
     MembershipSerializer,
 )
-from apps.customers.services import JoinInput, member_join, members_join, membership_reassign
+from apps.customers.services import (
+    JoinInput,
+    member_join_with_consent,
+    members_join_with_consent,
+    membership_consent_withdraw,
+    membership_erase,
+    membership_reassign,
+    personal_data_access_record,
+)
 
 
 class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -40,9 +49,28 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return membership_list(scope=self._scope())
 
     def get_permissions(self):
-        if self.action in ("create", "batch"):
+        if self.action in ("create", "batch", "withdraw_consent"):
             return [IsHQOrIntegration()]
+        if self.action == "erase":
+            return [IsHQ()]
         return super().get_permissions()
+
+    def get_serializer(self, *args, **kwargs):
+        serializer = super().get_serializer(*args, **kwargs)
+        if args and not self.get_serializer_context().get("mask_phones", True):
+            rows = list(args[0]) if kwargs.get("many") else [args[0]]
+            self._access_record(rows)
+        return serializer
+
+    def _access_record(self, memberships) -> None:
+        """Log the full numbers this response shows (erased members have none left)."""
+        personal_data_access_record(
+            actor=self.request.user,
+            kind=PersonalDataAccess.Kind.API,
+            where=f"{self.request.method} {self.request.path}",
+            customer_ids=[m.customer_id for m in memberships if m.customer.erased_at is None],
+            filters=self.request.query_params.dict(),
+        )
 
     def get_throttles(self):
         # A batch counts as one request: its items are limited by BATCH_MAX_ITEMS.
@@ -67,7 +95,7 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def create(self, request, *args, **kwargs):
         join = MemberJoinSerializer(data=request.data)
         join.is_valid(raise_exception=True)
-        result = member_join(**join.validated_data)
+        result = member_join_with_consent(**join.validated_data, captured_by=request.user)
         answer = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
         readable = self._readable(result.membership)
         if readable is None:
@@ -86,7 +114,11 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     @action(detail=False, methods=["post"])
     def batch(self, request):
         outcomes, valid = batch_items_validate(request.data, serializer_class=MemberJoinSerializer)
-        joined = members_join(joins=[JoinInput(**data) for _index, data in valid])
+        joined = members_join_with_consent(
+            joins=[JoinInput(**_join_fields(data)) for _index, data in valid],
+            consent_notices=[data.get("consent_notice", "") for _index, data in valid],
+            captured_by=request.user,
+        )
         for (index, _data), outcome in zip(valid, joined, strict=True):
             outcomes[index] = outcome
         return Response(batch_answer(outcomes, self._represent_many))
@@ -123,3 +155,22 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             raise PermissionDenied("Only HQ, or a manager of the guide's store, can move members.")
         membership = membership_reassign(membership=membership, guide=guide, actor=request.user)
         return Response(self.get_serializer(membership).data)
+
+    @extend_schema(request=None, responses={200: MembershipSerializer})
+    @action(detail=True, methods=["post"], url_path="withdraw-consent")
+    def withdraw_consent(self, request, pk=None):
+        """Withdraw the member's consent (HQ, integrations): follow-ups stop, lists omit them."""
+        membership = membership_consent_withdraw(membership=self.get_object(), actor=request.user)
+        return Response(self.get_serializer(membership).data)
+
+    @extend_schema(request=None, responses={200: MembershipSerializer})
+    @action(detail=True, methods=["post"])
+    def erase(self, request, pk=None):
+        """Erase the member's personal information for this brand (HQ); the ledger stays."""
+        membership = membership_erase(membership=self.get_object(), actor=request.user)
+        return Response(self.get_serializer(membership).data)
+
+
+def _join_fields(data: dict) -> dict:
+    """A sign-up's fields without its consent, which the batch service checks per item."""
+    return {field: value for field, value in data.items() if field != "consent_notice"}

@@ -9,6 +9,8 @@ from rest_framework.views import APIView
 from apps.core.api import query_params_check
 from apps.core.roles import user_roles
 from apps.core.scoping import mask_phone, scope_for_request
+from apps.customers.models import PersonalDataAccess
+from apps.customers.services import personal_data_access_record
 from apps.dashboards.pages import recruit_codes
 from apps.engagement.selectors import DORMANT_DAYS_DEFAULT, follow_up_counts, member_list
 from apps.stores.models import Brand
@@ -118,3 +120,16 @@ class MyMembersView(generics.ListAPIView):
         if self.request.user.is_authenticated:
             context["mask_phones"] = scope_for_request(self.request).masks_phones
         return context
+
+    def get_serializer(self, *args, **kwargs):
+        serializer = super().get_serializer(*args, **kwargs)
+        if args and not self.get_serializer_context().get("mask_phones", True):
+            # HQ reading full numbers: one access record per page.
+            personal_data_access_record(
+                actor=self.request.user,
+                kind=PersonalDataAccess.Kind.API,
+                where=f"{self.request.method} {self.request.path}",
+                customer_ids=[membership.customer_id for membership in args[0]],
+                filters=self.request.query_params.dict(),
+            )
+        return serializer

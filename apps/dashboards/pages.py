@@ -21,6 +21,8 @@ from apps.commissions.models import Settlement
 from apps.commissions.selectors import commission_entry_list, commission_shares, settlement_list
 from apps.core.roles import Role, user_has_role
 from apps.core.scoping import mask_phone, scope_for_request, scope_queryset
+from apps.customers.models import PersonalDataAccess
+from apps.customers.services import personal_data_access_record
 from apps.dashboards.forms import (
     CloseFollowUpForm,
     ManualFollowUpForm,
@@ -88,6 +90,7 @@ def members_view(request):
     page = Paginator(members, MEMBERS_PER_PAGE).get_page(request.GET.get("page"))
     for membership in page:
         membership.shown_phone = _phone(membership.customer.phone, scope)
+    _access_record(request, scope, [m.customer_id for m in page])
     query = request.GET.copy()
     query.pop("page", None)
     return _render(
@@ -108,6 +111,18 @@ def _phone(phone: str, scope) -> str:
     return mask_phone(phone) if scope.masks_phones else phone
 
 
+def _access_record(request, scope, customer_ids) -> None:
+    """Log a page that showed full numbers (HQ's); masked pages write nothing."""
+    if not scope.masks_phones:
+        personal_data_access_record(
+            actor=request.user,
+            kind=PersonalDataAccess.Kind.PHONE_PAGE,
+            where=request.path,
+            customer_ids=customer_ids,
+            filters=request.GET.dict(),
+        )
+
+
 def member_view(request, membership_id: int):
     """A member's profile: purchases, commission, tags, notes, follow-ups, binding history."""
     scope = scope_for_request(request)
@@ -124,6 +139,8 @@ def member_view(request, membership_id: int):
         answer = _member_action(request, membership, can_assign, forms)
         if answer is not None:
             return answer
+    if request.method == "GET" and membership.customer.erased_at is None:
+        _access_record(request, scope, [membership.customer_id])
     viewer = getattr(_guide(request), "pk", None)
     purchases = engagement.member_purchases(membership=membership, scope=scope)
     context = {

@@ -9,7 +9,12 @@ class EngagementConfig(AppConfig):
     verbose_name = _("Follow-ups")
 
     def ready(self):
+        from apps.customers.events import membership_consent_withdrawn, membership_erased
         from apps.engagement import receivers
         from apps.guides.events import guide_left
 
         guide_left.connect(receivers.guide_left_move_follow_ups, dispatch_uid="engagement")
+        membership_consent_withdrawn.connect(
+            receivers.membership_consent_withdrawn_stop_follow_ups, dispatch_uid="engagement"
+        )
+        membership_erased.connect(receivers.membership_erased_scrub, dispatch_uid="engagement")

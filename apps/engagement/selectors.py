@@ -13,6 +13,7 @@ from apps.core.money import money_from_db
 from apps.core.phones import phone_normalise
 from apps.core.scoping import Scope, scope_queryset
 from apps.customers.models import AssignmentEvent, Membership
+from apps.customers.selectors import memberships_in_marketing_use
 from apps.engagement.models import FollowUpTask, MemberNote, MemberTag, Tag
 
 SPEND_DAYS = 365
@@ -44,7 +45,10 @@ def member_list(
     figures, the tags.
     """
     members = scope_queryset(
-        Membership.objects.filter(assignment_status=Membership.Status.ASSIGNED), scope
+        memberships_in_marketing_use(
+            Membership.objects.filter(assignment_status=Membership.Status.ASSIGNED)
+        ),
+        scope,
     )
     search = search.strip()
     if search:
@@ -104,9 +108,15 @@ def member_list(
 
 
 def member_get(*, scope: Scope, membership_id: int) -> Membership | None:
-    """Return one member ``scope`` sees (any assignment state), or None."""
+    """Return one member ``scope`` sees (any assignment state), or None.
+
+    Below HQ, a member who withdrew consent or was erased is nobody's to see.
+    """
+    members = Membership.objects.all()
+    if not scope.everything:
+        members = memberships_in_marketing_use(members)
     return (
-        scope_queryset(Membership.objects.all(), scope)
+        scope_queryset(members, scope)
         .select_related("customer", "brand", "store", "guide", "requested_guide")
         .filter(pk=membership_id)
         .first()
@@ -178,7 +188,10 @@ def brand_tags(*, brand_ids) -> list[Tag]:
 def follow_up_list(*, scope: Scope, status: str | None = Status.OPEN) -> QuerySet[FollowUpTask]:
     """Return the follow-ups ``scope`` sees: a guide's own, a store's, a region's."""
     tasks = scope_queryset(
-        FollowUpTask.objects.all(), scope, store_field="membership__store", guide_field="guide"
+        memberships_in_marketing_use(FollowUpTask.objects.all(), prefix="membership__"),
+        scope,
+        store_field="membership__store",
+        guide_field="guide",
     )
     if status:
         tasks = tasks.filter(status=status)

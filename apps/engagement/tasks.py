@@ -16,3 +16,9 @@ def follow_ups_create_task():
 def follow_ups_follow_members_task(self, guide_id):
     """A guide left: hand over their members, and their open tasks with them."""
     return call_with_message_id(self, services.follow_ups_follow_members, guide_id=guide_id)
+
+
+@shared_task(name=task_names.RETENTION_RUN, **TRANSIENT_RETRY)
+def retention_run_task():
+    """The weekly run: erase members past their brand's retention, as last week's report said."""
+    return services.retention_run_all()

@@ -7,3 +7,11 @@ from django.utils.translation import gettext_lazy as _
 class RecruitingConfig(AppConfig):
     name = "apps.recruiting"
     verbose_name = _("Recruiting")
+
+    def ready(self):
+        from apps.customers.events import membership_erased
+        from apps.recruiting import receivers
+
+        membership_erased.connect(
+            receivers.membership_erased_forget_verifications, dispatch_uid="recruiting"
+        )

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.dates import month_start, week_start
@@ -36,7 +37,11 @@ class Notice:
 
 
 def privacy_notice_current(*, brand: Brand) -> Notice:
-    """Return the brand's latest published privacy notice, or the built-in one."""
+    """Return the brand's latest published privacy notice, or the built-in one.
+
+    The text is in the page's language: the English version where the brand
+    wrote one and the page is in English, else the Chinese.
+    """
     notice = (
         PrivacyNotice.objects.filter(brand=brand, published_at__lte=timezone.now())
         .order_by("-published_at", "-pk")
@@ -44,6 +49,8 @@ def privacy_notice_current(*, brand: Brand) -> Notice:
     )
     if notice is None:
         return Notice(BUILTIN_NOTICE_VERSION, str(BUILTIN_NOTICE_TITLE), str(BUILTIN_NOTICE_BODY))
+    if get_language().startswith("en") and notice.title_en and notice.body_en:
+        return Notice(notice.version, notice.title_en, notice.body_en, notice)
     return Notice(notice.version, notice.title, notice.body, notice)
 
 

@@ -227,3 +227,9 @@ def _member_join_with_consent(
         included_location=latitude is not None,
     )
     return SignUp(result=result, target=target)
+
+
+def phone_verifications_forget(*, phone: str) -> int:
+    """Delete every sign-up code row of ``phone`` (an erased member's); return how many."""
+    deleted, _by_model = PhoneVerification.objects.filter(phone=phone).delete()
+    return deleted

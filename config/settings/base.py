@@ -127,6 +127,7 @@ LOCAL_APPS = [
     "apps.commissions",
     "apps.recruiting",
     "apps.engagement",
+    "apps.incentives",
     "apps.dashboards",
     "apps.demo",
     "apps.bench",

@@ -122,10 +122,11 @@ def test_an_unknown_code_is_not_kept(pos, guide, store, brand, django_capture_on
 @pytest.mark.parametrize(
     ("sign_up", "queries"),
     [
-        # is a member, customer, insert customer, insert membership (+ savepoint)
-        ({"latitude": 31.2, "longitude": 121.4}, 6),
+        # the brand's privacy policy, is a member, was erased, customer, insert customer,
+        # insert membership (+ savepoint)
+        ({"latitude": 31.2, "longitude": 121.4}, 8),
         # and: the store carries the brand, its row lock, the binding's event
-        ({"store": "SH01", "guide": "E0001"}, 9),
+        ({"store": "SH01", "guide": "E0001"}, 11),
     ],
 )
 def test_a_sign_up_costs_its_writes_and_a_few_reads(

@@ -37,6 +37,7 @@ from apps.commissions.services.orders import (
     order_attribute,
     order_ingest,
     orders_ingest,
+    orders_member_phone_pseudonymise,
     refund_create,
     refunds_ingest,
 )
@@ -61,6 +62,7 @@ from apps.commissions.services.settlements import (
     settlement_mark_paid_check,
     settlement_modes_due,
     settlement_run,
+    settlement_settle_bonus_entries,
     settlement_settle_t0,
     settlement_settle_t0_orders,
 )
@@ -92,6 +94,7 @@ __all__ = [
     "orders_attribution_catch_up",
     "orders_entries_write",
     "orders_ingest",
+    "orders_member_phone_pseudonymise",
     "orders_waiting_write",
     "plan_has_entries",
     "plan_specificity",
@@ -101,6 +104,7 @@ __all__ = [
     "settlement_mark_paid_check",
     "settlement_modes_due",
     "settlement_run",
+    "settlement_settle_bonus_entries",
     "settlement_settle_t0",
     "settlement_settle_t0_orders",
     "settlement_terms_check",

@@ -585,3 +585,14 @@ def _refunds_write_locked(chunk: list[ItemOutcome]) -> list[tuple[ItemOutcome, D
         Order.objects.filter(pk=order_id).update(refunded_amount=F("refunded_amount") + amount)
         locked[order_id].refunded_amount += amount
     return refused
+
+
+def orders_member_phone_pseudonymise(*, brand_id: int, phone: str, pseudonym: str) -> int:
+    """Replace an erased member's phone on the brand's orders; return how many changed.
+
+    Amounts, dates, attribution and the entries they produced stay as they
+    were: only the number goes. One statement over the (phone, brand) index.
+    """
+    return Order.objects.filter(brand_id=brand_id, member_phone=phone).update(
+        member_phone=pseudonym
+    )
