@@ -3,9 +3,12 @@
 import datetime as dt
 
 import django_filters
+from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django_filters.fields import IsoDateTimeField
+
+from apps.core.phones import phone_normalise
 
 
 class UtcIsoDateTimeField(IsoDateTimeField):
@@ -30,3 +33,17 @@ class UtcIsoDateTimeField(IsoDateTimeField):
 
 class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UtcIsoDateTimeField
+
+
+class PhoneFormField(forms.CharField):
+    """A full mainland mobile number in any form the sign-up takes (``+86 138-1234-5678``)."""
+
+    def clean(self, value):
+        value = super().clean(value)
+        return phone_normalise(value) if value else value
+
+
+class PhoneFilter(django_filters.CharFilter):
+    """Rows of one full phone number, normalised as sign-ups are; never a part of one."""
+
+    field_class = PhoneFormField

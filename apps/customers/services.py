@@ -25,6 +25,7 @@ from apps.customers.models import (
     MembershipConsent,
     PrivacyNotice,
 )
+from apps.customers.outbound_events import member_events_record
 from apps.customers.placements import (
     placements_choose_guides,
     placements_read,
@@ -61,13 +62,13 @@ def _explicit_choice_validate(
     field = "store"
     if guide is not None:
         if store is not None and guide.store_id != store.pk:
-            raise ValidationError({"guide": "This guide does not work in the given store."})
+            raise ValidationError({"guide": _("This guide does not work in the given store.")})
         if not guide.is_active:
-            raise ValidationError({"guide": "This guide is no longer active."})
+            raise ValidationError({"guide": _("This guide is no longer active.")})
         if store is None:
             store, field = guide.store, "guide"
     if store is not None and not store_carries_brand(store=store, brand_id=brand.pk):
-        raise ValidationError({field: "This store is closed or does not carry the brand."})
+        raise ValidationError({field: _("This store is closed or does not carry the brand.")})
     return store
 
 
@@ -174,9 +175,11 @@ def _membership_bind(
     membership.unassigned_reason = "" if guide else Reason.NO_GUIDE_AVAILABLE
     membership.bound_at = membership.joined_at
     membership.save()
+    logged_from = timezone.now()
     AssignmentEvent.objects.create(
         membership=membership, to_store=store, to_guide=guide, reason=reason
     )
+    member_events_record(membership_ids=[membership.pk], since=logged_from)
     membership_bound.send(sender=Membership, membership_ids=[membership.pk])
 
 
@@ -263,10 +266,10 @@ def membership_reassign(*, membership: Membership, guide: Guide, actor=None) -> 
     """Move a membership to a guide chosen by a person (and to that guide's store)."""
     membership = Membership.objects.select_for_update(of=("self",)).get(pk=membership.pk)
     if not guide.is_active:
-        raise ValidationError({"guide": "This guide is no longer active."})
+        raise ValidationError({"guide": _("This guide is no longer active.")})
     if not store_carries_brand(store=guide.store, brand_id=membership.brand_id):
         raise ValidationError(
-            {"guide": "This guide's store is closed or does not carry the brand."}
+            {"guide": _("This guide's store is closed or does not carry the brand.")}
         )
     if membership.guide_id == guide.pk:
         return membership
@@ -291,7 +294,9 @@ def membership_reassign(*, membership: Membership, guide: Guide, actor=None) -> 
     )
     membership.bound_at = timezone.now()
     membership.save()
+    logged_from = timezone.now()
     event.save()
+    member_events_record(membership_ids=[membership.pk], since=logged_from)
     if was_pending:
         membership_bound.send(sender=Membership, membership_ids=[membership.pk])
     return membership

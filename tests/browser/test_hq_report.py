@@ -93,7 +93,8 @@ def test_hq_downloads_a_csv_whose_totals_equal_the_api(live_server, november_led
     assert download.suggested_filename == "commission-report-store.csv"
     assert [line[0] for line in lines[1:-1]] == [row["key"] for row in api["rows"]]
     assert lines[-1] == [
-        "TOTAL", "", str(api["totals"]["entries"]), api["totals"]["base_amount"],
+        "TOTAL", "", str(api["totals"]["entries"]), api["totals"]["sales"],
+        api["totals"]["store_commission"], api["totals"]["guide_commission"],
         api["totals"]["amount"],
     ]  # fmt: skip
     assert api["totals"]["entries"] == 30  # 3 eastern guides × 10 November days

@@ -24,6 +24,7 @@ from apps.commissions.models import (
     Refund,
     document_number_validator,
 )
+from apps.commissions.outbound_events import order_attributed_record
 from apps.core.money import MIN_AMOUNT, quantize_money
 from apps.core.phones import phone_normalise
 from apps.core.tasking import task_enqueue, task_enqueue_coalesced
@@ -230,6 +231,7 @@ def order_ingest(
                           quantity=line.quantity, amount=line.amount)
                 for line in lines
             )  # fmt: skip
+            order_attributed_record(order)
             _queue_new_order(order.pk)
     except IntegrityError:
         # A concurrent request with the same order_no won the insert.
