@@ -200,6 +200,8 @@ def test_xlsx_export_is_a_workbook_with_the_totals_row(org, ledger):
     assert values[1][:3] == ["AUR", "Aurora", 8]
     assert values[-1][0] == "TOTAL"
     assert Decimal(str(values[-1][6])) == Decimal("32.00")
+    assert sheet.freeze_panes == "A2" and sheet["A1"].font.bold
+    assert sheet["G2"].number_format == "#,##0.00" and isinstance(sheet["G2"].value, float | int)
 
 
 # --- admin page ---------------------------------------------------------------
