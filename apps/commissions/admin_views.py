@@ -11,6 +11,14 @@ from apps.commissions.serializers import CommissionReportQuerySerializer
 from apps.commissions.views import commission_report_answer
 
 ROWS_SHOWN = 500  # the page shows this many groups; the exports carry every one
+# Grouped by region, store, guide or brand, the page first shows the groups
+# earning most, so that a few hundred stores do not make a page metres long;
+# "show all" lists them all (up to ROWS_SHOWN) in their usual order.
+TOP_GROUPS = 20
+RANKED_GROUPINGS = {
+    reports.Grouping.REGION, reports.Grouping.STORE, reports.Grouping.GUIDE,
+    reports.Grouping.BRAND,
+}  # fmt: skip
 
 
 def commission_report_view(request):
@@ -36,15 +44,27 @@ def commission_report_view(request):
     if not isinstance(answer, dict):
         return answer
     rows = answer["rows"]
-    shown = rows[:ROWS_SHOWN]
+    top_only = (
+        answer["group_by"] in RANKED_GROUPINGS
+        and request.GET.get("show") != "all"
+        and len(rows) > TOP_GROUPS
+    )
+    if top_only:
+        shown = sorted(rows, key=lambda row: abs(row["amount"]), reverse=True)[:TOP_GROUPS]
+    else:
+        shown = rows[:ROWS_SHOWN]
     highest = max((abs(row["amount"]) for row in shown), default=0)
     for row in shown:
         row["width"] = int(abs(row["amount"]) * 100 / highest) if highest else 0
     query_string = request.GET.copy()
     query_string.pop("export", None)
+    query_string.pop("show", None)
     context.update(
         rows=shown,
-        more_rows=len(rows) > ROWS_SHOWN,
+        top_only=top_only,
+        top_groups=TOP_GROUPS,
+        group_count=len(rows),
+        more_rows=not top_only and len(rows) > ROWS_SHOWN,
         totals=answer["totals"],
         group_by=answer["group_by"],
         query_string=query_string.urlencode(),

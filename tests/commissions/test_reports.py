@@ -251,3 +251,18 @@ def test_start_page_links_the_report(org, role, linked):
     html = logged_in(org, role).get("/admin/").content.decode()
 
     assert (PAGE in html) is linked
+
+
+def test_report_page_shows_the_top_groups_first_then_all(org, ledger, monkeypatch):
+    from apps.commissions import admin_views
+
+    monkeypatch.setattr(admin_views, "TOP_GROUPS", 2)
+    client = logged_in(org, "hq")
+
+    top = client.get(PAGE, {"group_by": "guide"})
+    everything = client.get(PAGE, {"group_by": "guide", "show": "all"})
+
+    assert [row["key"] for row in top.context["rows"]] == ["", "M-SH01"]  # 20.00, then 3.00
+    assert 'data-testid="report-show-all"' in top.content.decode()
+    assert len(everything.context["rows"]) == 5
+    assert 'data-testid="report-show-all"' not in everything.content.decode()
