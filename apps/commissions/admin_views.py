@@ -9,6 +9,9 @@ from apps.commissions import reports
 from apps.commissions.selectors import EntryStatus
 from apps.commissions.serializers import CommissionReportQuerySerializer
 from apps.commissions.views import commission_report_answer
+from apps.core.scoping import scope_for_request, scope_queryset
+from apps.guides.models import Guide
+from apps.stores.models import Brand, Region, Store
 
 ROWS_SHOWN = 500  # the page shows this many groups; the exports carry every one
 # Grouped by region, store, guide or brand, the page first shows the groups
@@ -19,6 +22,33 @@ RANKED_GROUPINGS = {
     reports.Grouping.REGION, reports.Grouping.STORE, reports.Grouping.GUIDE,
     reports.Grouping.BRAND,
 }  # fmt: skip
+
+
+# Pickers offer at most this many codes each: a region manager's stores fit,
+# HQ's 200,000 stores do not (the field still takes any code typed in).
+PICKER_LIMIT = 1000
+
+
+def _picker(rows) -> list[tuple[str, str]]:
+    options = list(rows[: PICKER_LIMIT + 1])
+    return [] if len(options) > PICKER_LIMIT else options
+
+
+def report_pickers(request) -> dict[str, list[tuple[str, str]]]:
+    """Return (code, name) choices for the brand, region, store and guide fields."""
+    scope = scope_for_request(request)
+    stores = scope_queryset(
+        Store.objects.filter(is_active=True), scope, store_field="pk", guide_field="guides"
+    )
+    guides = scope_queryset(
+        Guide.objects.filter(is_active=True), scope, store_field="store", guide_field="pk"
+    )
+    return {
+        "brands": _picker(Brand.objects.order_by("code").values_list("code", "name")),
+        "regions": _picker(Region.objects.order_by("code").values_list("code", "name")),
+        "stores": _picker(stores.order_by("code").values_list("code", "name")),
+        "guides": _picker(guides.order_by("employee_no").values_list("employee_no", "name")),
+    }
 
 
 def commission_report_view(request):
@@ -34,6 +64,7 @@ def commission_report_view(request):
         "statuses": EntryStatus.choices,
         "params": params,
         "errors": {},
+        "pickers": report_pickers(request),
     }
     if not query.is_valid():
         context["errors"] = {

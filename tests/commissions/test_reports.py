@@ -266,3 +266,22 @@ def test_report_page_shows_the_top_groups_first_then_all(org, ledger, monkeypatc
     assert 'data-testid="report-show-all"' in top.content.decode()
     assert len(everything.context["rows"]) == 5
     assert 'data-testid="report-show-all"' not in everything.content.decode()
+
+
+def test_report_pickers_offer_the_codes_in_the_callers_scope(org, ledger):
+    hq = logged_in(org, "hq").get(PAGE).context["pickers"]
+    region = logged_in(org, "region_east").get(PAGE).context["pickers"]
+
+    assert [code for code, _name in hq["brands"]] == ["AUR", "BOR"]
+    assert sorted(code for code, _name in hq["stores"]) == ["BJ01", "SH01", "SH02"]
+    assert sorted(code for code, _name in region["stores"]) == ["SH01", "SH02"]
+    assert sorted(code for code, _name in region["guides"]) == ["G-SH01", "G-SH02", "M-SH01"]
+
+
+def test_a_picker_with_too_many_codes_is_left_out(org, ledger, monkeypatch):
+    from apps.commissions import admin_views
+
+    monkeypatch.setattr(admin_views, "PICKER_LIMIT", 2)
+    pickers = logged_in(org, "hq").get(PAGE).context["pickers"]
+
+    assert pickers["stores"] == [] and len(pickers["brands"]) == 2
