@@ -203,14 +203,12 @@ class WebhookDeliveryAdmin(HQOnlyAdminMixin, ModelAdmin):
     def event_data(self, delivery):
         return delivery.event.data
 
-    @admin.action(description=_("Send again"))
+    @admin.action(description=_("Send again"), permissions=["send_again"])
     def send_again(self, request, queryset):
         count = webhooks.webhook_delivery_send_again(
             delivery_ids=queryset.values_list("pk", flat=True)
         )
         messages.success(request, gettext("%(count)d deliveries queued again.") % {"count": count})
 
-    def get_actions(self, request):
-        # Actions need a change permission by default; "send again" is HQ's.
-        actions = super().get_actions(request)
-        return actions if self._is_hq(request) else {}
+    def has_send_again_permission(self, request):
+        return self._is_hq(request)

@@ -208,3 +208,23 @@ def test_only_hq_opens_the_webhook_admin(org, client):
 
     assert client.get("/admin/core/webhookendpoint/").status_code == 403
     assert client.get("/admin/core/webhookdelivery/").status_code == 403
+
+
+def test_hq_sends_a_delivery_again_from_the_log(org, client):
+    endpoint, _secret = webhook_endpoint_create(
+        url="http://127.0.0.1:9/", events=["member.reassigned"]
+    )
+    membership_reassign(membership=org.members["G-SH01"], guide=org.guides["M-SH01"])
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        status=WebhookDelivery.Status.FAILED, next_attempt_at=None
+    )
+    client.force_login(org.users["hq"])
+
+    client.post(
+        "/admin/core/webhookdelivery/",
+        {"action": "send_again", "_selected_action": [delivery.pk]},
+    )
+
+    delivery.refresh_from_db()
+    assert delivery.status == WebhookDelivery.Status.PENDING
