@@ -1,6 +1,7 @@
 """API entry points of members: sign-up, lists and manual reassignment."""
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -10,6 +11,7 @@ from rest_framework.response import Response
 from apps.core.api import IsHQ, IsHQOrIntegration
 from apps.core.batches import BatchInputSerializer, BatchResultSerializer, batch_answer
 from apps.core.batches import batch_validate as batch_items_validate
+from apps.core.listing import ListDate
 from apps.core.roles import Role, user_has_role
 from apps.core.scoping import scope_for_request
 from apps.core.throttling import MemberSignUpThrottle
@@ -43,7 +45,8 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     serializer_class = MembershipSerializer
     filterset_class = MembershipFilter
-    ordering_fields = ["joined_at", "bound_at", "distance_km"]
+    ordering_fields = ["joined_at", "bound_at", "distance_km", "id"]
+    list_date = ListDate("joined_at", gettext_lazy("the day the member joined the brand"))
 
     def get_queryset(self):
         return membership_list(scope=self._scope())
@@ -152,7 +155,9 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         guide = body.validated_data["guide"]
         is_hq = user_has_role(request.user, Role.HQ_OPS)
         if not (is_hq or guide.store_id in self._scope().store_ids):
-            raise PermissionDenied("Only HQ, or a manager of the guide's store, can move members.")
+            raise PermissionDenied(
+                _("Only HQ, or a manager of the guide's store, can move members.")
+            )
         membership = membership_reassign(membership=membership, guide=guide, actor=request.user)
         return Response(self.get_serializer(membership).data)
 

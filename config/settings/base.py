@@ -267,11 +267,15 @@ REST_FRAMEWORK = {
     # quietly create inactive stores and guides.
     "DEFAULT_PARSER_CLASSES": ("apps.core.parsers.JSONParser",),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # apps.core.listing: one query vocabulary (date_from/date_to, ordering,
+    # page_size) on every list, and an unknown query parameter is a 400.
     "DEFAULT_FILTER_BACKENDS": (
-        "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        "apps.core.listing.ListQueryFilter",
+        "apps.core.listing.FilterBackend",
+        "apps.core.listing.StrictOrderingFilter",
+        "apps.core.listing.SearchFilter",
     ),
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "apps.core.listing.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "apps.core.schema.ScrmAutoSchema",
     "EXCEPTION_HANDLER": "apps.core.api.exception_handler",
@@ -340,6 +344,13 @@ TASK_COALESCING = env.bool(
     "TASK_COALESCING",
     default=CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache",
 )
+
+# WEBHOOKS (apps.core.webhooks)
+# ------------------------------------------------------------------------------
+# A failed delivery is tried again after 30 s, doubling up to an hour between
+# tries, for 24 hours; an endpoint failing that long is disabled.
+WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=30)
+WEBHOOK_RETRY_HOURS = env.int("WEBHOOK_RETRY_HOURS", default=24)
 
 # SMS (apps.core.sms)
 # ------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from apps.commissions.models import (
     Refund,
     document_number_validator,
 )
+from apps.commissions.outbound_events import orders_attributed_record
 from apps.core.batches import BATCH_CHUNK_ITEMS, ItemOutcome, Outcome, validation_errors_of
 from apps.core.money import MIN_AMOUNT, quantize_money
 from apps.core.phones import phone_normalise
@@ -396,6 +397,7 @@ def _orders_write_chunk(chunk: list[tuple[ItemOutcome, tuple[LineInput, ...]]]) 
                     for outcome, lines in chunk
                     for line in lines
                 )  # fmt: skip
+                orders_attributed_record([outcome.obj for outcome, _lines in chunk])
             return
         except IntegrityError:
             for outcome, _lines in chunk:
