@@ -98,6 +98,28 @@ def test_a_sign_up_with_consent_records_version_time_channel_and_who_captured_it
     assert consent.consented_at is not None and consent.withdrawn_at is None
 
 
+def test_a_batch_of_sign_ups_takes_each_consent_as_one_sign_up_does(
+    integration_client, store, consent_required, notice
+):
+    items = [
+        {"brand": "AUR", "phone": PHONE, "source": "pos", "consent_notice": "2026-12"},
+        {"brand": "AUR", "phone": "13712345679", "source": "pos"},  # no consent stated
+        {"brand": "AUR", "phone": "13712345670", "source": "pos", "consent_notice": "1999-01"},
+    ]
+
+    response = integration_client.post(f"{MEMBERS_URL}batch/", {"items": items}, format="json")
+
+    assert response.status_code == 200, response.data
+    answers = response.data["items"]
+    assert [answer["status"] for answer in answers] == ["created", "invalid", "invalid"]
+    assert set(answers[1]["errors"]) == {"consent_notice"}
+    assert "1999-01" in answers[2]["errors"]["consent_notice"][0]
+    consent = MembershipConsent.objects.get(membership__customer__phone=PHONE)
+    assert (consent.notice, consent.channel) == (notice, "pos")
+    assert consent.captured_by.username == "pos-system"
+    assert list(Customer.objects.values_list("phone", flat=True)) == [PHONE]
+
+
 def test_brands_without_the_requirement_still_accept_sign_ups_without_consent(
     integration_client, store
 ):

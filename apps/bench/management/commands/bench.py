@@ -9,13 +9,15 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from apps.bench import assignment, load, report, settlement
+from apps.bench import assignment, incentives, ingest, load, report, settlement
 
 BENCHMARKS = {
     "assignment": assignment,
     "settlement": settlement,
     "report": report,
     "load": load,
+    "incentives": incentives,
+    "ingest": ingest,
 }
 
 
