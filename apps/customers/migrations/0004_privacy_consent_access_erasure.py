@@ -99,7 +99,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='membership',
             name='rejoined_after_erasure',
-            field=models.BooleanField(db_default=False, default=False, help_text='Recognised by a salted hash of the phone, where the brand keeps one.', verbose_name='joined again after an erasure'),
+            field=models.BooleanField(default=False, help_text='Recognised by a salted hash of the phone, where the brand keeps one.', verbose_name='joined again after an erasure'),
         ),
         migrations.AddField(
             model_name='privacynotice',
