@@ -67,12 +67,14 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     def _access_record(self, memberships) -> None:
         """Log the full numbers this response shows (erased members have none left)."""
+        shown = [m for m in memberships if m.customer.erased_at is None]
         personal_data_access_record(
             actor=self.request.user,
             kind=PersonalDataAccess.Kind.API,
             where=f"{self.request.method} {self.request.path}",
-            customer_ids=[m.customer_id for m in memberships if m.customer.erased_at is None],
+            customer_ids=[m.customer_id for m in shown],
             filters=self.request.query_params.dict(),
+            row_count=len(shown),
         )
 
     def get_throttles(self):
