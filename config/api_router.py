@@ -7,6 +7,7 @@ from apps.commissions.views import (
     CommissionPlanViewSet,
     CommissionReportView,
     OrderViewSet,
+    RefundBatchView,
     SettlementTermsViewSet,
     SettlementViewSet,
 )
@@ -43,6 +44,7 @@ app_name = "api"
 urlpatterns = [
     path("reports/commissions/", CommissionReportView.as_view(), name="report-commissions"),
     path("me/", MeView.as_view(), name="me"),
+    path("refunds/batch/", RefundBatchView.as_view(), name="refund-batch"),
     path("me/members/", MyMembersView.as_view(), name="me-members"),
     *router.urls,
 ]

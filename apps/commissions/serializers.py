@@ -93,6 +93,12 @@ class RefundInputSerializer(serializers.Serializer):
     refunded_at = AwareDateTimeField()
 
 
+class RefundBatchItemSerializer(RefundInputSerializer):
+    """A refund in a batch: the single endpoint's body plus the order number its URL carries."""
+
+    order_no = document_number_field()
+
+
 class OrderSerializer(serializers.ModelSerializer):
     brand = serializers.SlugRelatedField(slug_field="code", read_only=True)
     store = serializers.SlugRelatedField(slug_field="code", read_only=True)

@@ -50,6 +50,20 @@ def orders_waiting_write_task(self, from_order_id) -> int:
     return written or 0
 
 
+@shared_task(name=task_names.ORDERS_ENTRIES_WRITE, bind=True, **LEDGER_RETRY, **PER_ITEM_RESULTS)
+def orders_entries_write_task(self, order_ids) -> int:
+    """Write the missing entries of several orders (a batch of refunds), then settle what is T+0."""
+    if not isinstance(order_ids, list):
+        logger.error("%s: dropping malformed message %r", self.name, order_ids)
+        return 0
+    valid = [
+        order_id
+        for order_id in order_ids
+        if id_from_message(order_id, task=self.name, field="order_ids") is not None
+    ]
+    return services.orders_entries_write(order_ids=valid)
+
+
 @shared_task(
     name=task_names.MEMBER_ORDERS_REATTRIBUTE, bind=True, **LEDGER_RETRY, **PER_ITEM_RESULTS
 )

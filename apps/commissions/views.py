@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from apps.commissions import reports, selectors, services
 from apps.commissions.filters import CommissionEntryFilter, SettlementFilter
-from apps.commissions.models import CommissionPlan, Order, SettlementTerms
+from apps.commissions.models import CommissionPlan, Order, Refund, SettlementTerms
 from apps.commissions.serializers import (
     CommissionAdjustmentInputSerializer,
     CommissionAdjustmentSerializer,
@@ -22,22 +22,33 @@ from apps.commissions.serializers import (
     OrderInputSerializer,
     OrderSerializer,
     PlanSuccessorSerializer,
+    RefundBatchItemSerializer,
     RefundInputSerializer,
     RefundSerializer,
     SettlementSerializer,
     SettlementTermsSerializer,
 )
 from apps.core.api import Conflict, IsHQ, IsHQOrIntegration
+from apps.core.batches import BatchInputSerializer, BatchResultSerializer, Outcome, batch_answer
+from apps.core.batches import batch_validate as batch_items_validate
 from apps.core.schema import ErrorDetailSerializer
 from apps.core.scoping import scope_for_request, scope_for_user
 
 CONFLICT_DESCRIPTION = "The number exists with different content."
+ORDER_RELATED = ("brand", "store", "guide", "attributed_guide")
+BATCH_DESCRIPTION = (
+    "Up to 1,000 items (more is a 400), each %(item)s. Answers 200 with every item's outcome "
+    "in order: created, replayed (same number, same body: nothing written), conflict (same "
+    "number, other body) or invalid (with field messages); a bad item never holds back the "
+    "others. Items are written in chunks that commit on their own: after an interrupted "
+    "request, send the same batch again."
+)
 
 
 class OrderViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Paid orders from POS and e-commerce; idempotent on ``order_no``."""
 
-    queryset = Order.objects.select_related("brand", "store", "guide", "attributed_guide")
+    queryset = Order.objects.select_related(*ORDER_RELATED)
     serializer_class = OrderSerializer
     permission_classes = [IsHQOrIntegration]
     lookup_field = "order_no"
@@ -73,6 +84,20 @@ class OrderViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, viewsets.
         )
 
     @extend_schema(
+        request=BatchInputSerializer,
+        responses={200: BatchResultSerializer},
+        description=BATCH_DESCRIPTION % {"item": "an order, as POST /api/v1/orders/ takes it"},
+    )
+    @action(detail=False, methods=["post"])
+    def batch(self, request):
+        outcomes, valid = batch_items_validate(request.data, serializer_class=OrderInputSerializer)
+        ingested = services.orders_ingest(orders=[_order_input(data) for _index, data in valid])
+        for (index, _data), outcome in zip(valid, ingested, strict=True):
+            outcomes[index] = outcome
+        _with_related(outcomes, Order.objects.select_related(*ORDER_RELATED))
+        return Response(batch_answer(outcomes, _orders_data))
+
+    @extend_schema(
         request=RefundInputSerializer,
         responses={
             201: RefundSerializer,
@@ -96,6 +121,55 @@ class OrderViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, viewsets.
             RefundSerializer(refund).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
+
+
+class RefundBatchView(APIView):
+    """Refunds in batches, each with its ``order_no``; idempotent per ``refund_no``."""
+
+    permission_classes = [IsHQOrIntegration]
+
+    @extend_schema(
+        request=BatchInputSerializer,
+        responses={200: BatchResultSerializer},
+        description=BATCH_DESCRIPTION
+        % {"item": "a refund as POST /api/v1/orders/{order_no}/refunds/ takes it, plus order_no"},
+    )
+    def post(self, request):
+        outcomes, valid = batch_items_validate(
+            request.data, serializer_class=RefundBatchItemSerializer
+        )
+        ingested = services.refunds_ingest(
+            refunds=[services.RefundInput(**data) for _index, data in valid]
+        )
+        for (index, _data), outcome in zip(valid, ingested, strict=True):
+            outcomes[index] = outcome
+        _with_related(outcomes, Refund.objects.select_related("order"))
+        return Response(batch_answer(outcomes, _refunds_data))
+
+
+def _orders_data(orders) -> list:
+    return OrderSerializer(orders, many=True).data
+
+
+def _refunds_data(refunds) -> list:
+    return RefundSerializer(refunds, many=True).data
+
+
+def _order_input(data: dict) -> services.OrderInput:
+    lines = tuple(services.LineInput(**line) for line in data.pop("lines", []))
+    return services.OrderInput(**data, lines=lines)
+
+
+def _with_related(outcomes, queryset) -> None:
+    """Swap the stored objects that replayed items answer with for ones read with their relations.
+
+    One query for the whole batch, rather than one per related row per item.
+    """
+    replayed = [o for o in outcomes if o.status == Outcome.REPLAYED and o.obj is not None]
+    if replayed:
+        found = queryset.in_bulk([outcome.obj.pk for outcome in replayed])
+        for outcome in replayed:
+            outcome.obj = found[outcome.obj.pk]
 
 
 class CommissionPlanViewSet(

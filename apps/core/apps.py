@@ -34,3 +34,6 @@ class CoreConfig(AppConfig):
     def ready(self):
         post_migrate.connect(_ensure_defaults, sender=self, dispatch_uid="core_ensure_defaults")
         connection_created.connect(_sqlite_strict_quotes, dispatch_uid="core_sqlite_strict_quotes")
+        from apps.core.lookup_cache import token_cache_connect
+
+        token_cache_connect()

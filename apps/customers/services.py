@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.core.api import FAILED_FIX_MESSAGE
+from apps.core.batches import BATCH_CHUNK_ITEMS, ItemOutcome, Outcome, validation_errors_of
 from apps.core.geo import haversine_km, is_failed_fix
 from apps.core.phones import phone_normalise
 from apps.core.tasking import task_enqueue, task_enqueue_coalesced
@@ -55,9 +56,12 @@ class JoinResult:
 
 
 def _explicit_choice_validate(
-    *, brand: Brand, store: Store | None, guide: Guide | None
+    *, brand: Brand, store: Store | None, guide: Guide | None, carried: set[tuple[int, int]]
 ) -> Store | None:
-    """Check a QR code's store and guide; return the store (the guide's, if only it was given)."""
+    """Check a QR code's store and guide; return the store (the guide's, if only it was given).
+
+    ``carried`` holds the (store id, brand id) pairs of the stores in question.
+    """
     field = "store"
     if guide is not None:
         if store is not None and guide.store_id != store.pk:
@@ -66,9 +70,24 @@ def _explicit_choice_validate(
             raise ValidationError({"guide": "This guide is no longer active."})
         if store is None:
             store, field = guide.store, "guide"
-    if store is not None and not store_carries_brand(store=store, brand_id=brand.pk):
+    if store is not None and not (store.is_active and (store.pk, brand.pk) in carried):
         raise ValidationError({field: "This store is closed or does not carry the brand."})
     return store
+
+
+@dataclass(frozen=True)
+class JoinInput:
+    """One sign-up as ``member_join`` takes it."""
+
+    brand: Brand
+    phone: str
+    source: str
+    name: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    store: Store | None = None
+    guide: Guide | None = None
+    joined_at: datetime | None = None
 
 
 def member_join(
@@ -91,73 +110,232 @@ def member_join(
     moment the sign-up is accepted: an order paid at the till a moment later
     (or, within the brand's till grace, a moment before) credits that guide,
     whichever message a worker handles first. Any other sign-up is bound by
-    a worker, and the binding then dates from joining too.
+    a worker, and the binding then dates from joining too. A sign-up is a
+    batch of one (``members_join``); a refused one raises ValidationError.
     """
-    phone = phone_normalise(phone)
-    if (latitude is None) != (longitude is None):
-        raise ValidationError({"latitude": _("Give latitude and longitude together.")})
-    if latitude is not None and is_failed_fix(latitude, longitude):
-        raise ValidationError({"latitude": FAILED_FIX_MESSAGE})
-    existing = Membership.objects.filter(customer__phone=phone, brand=brand).first()
-    if existing is not None:
-        return JoinResult(existing, created=False)
-    store = _explicit_choice_validate(brand=brand, store=store, guide=guide)
-    try:
-        with transaction.atomic():
-            customer, _created = Customer.objects.get_or_create(
-                phone=phone, defaults={"name": name}
+    (outcome,) = members_join(
+        joins=[
+            JoinInput(
+                brand=brand, phone=phone, name=name, source=source, latitude=latitude,
+                longitude=longitude, store=store, guide=guide, joined_at=joined_at,
             )
-            membership = Membership(
-                customer=customer,
-                brand=brand,
-                latitude=latitude,
-                longitude=longitude,
-                requested_store=store,
-                requested_guide=guide,
-                source=source,
-                joined_at=joined_at or timezone.now(),
+        ]
+    )  # fmt: skip
+    if outcome.status == Outcome.INVALID:
+        raise ValidationError(outcome.errors)
+    return JoinResult(outcome.obj, created=outcome.status == Outcome.CREATED)
+
+
+def members_join(*, joins: list[JoinInput]) -> list[ItemOutcome]:
+    """Sign many members up, each as ``member_join`` does; return each one's outcome, in order.
+
+    A phone already a member of the brand (or earlier in the list) is
+    ``replayed`` with the existing membership; a refused sign-up is
+    ``invalid`` with field messages and holds back no other. The stores,
+    brands and memberships in question are read for the whole list at once;
+    the new members are written ``BATCH_CHUNK_ITEMS`` a transaction, QR-code
+    members bound in it, and the others' assignment is queued once.
+    """
+    phones: list[str | ItemOutcome] = []
+    for join in joins:
+        try:
+            phones.append(_join_check(join))
+        except ValidationError as exc:
+            phones.append(ItemOutcome(Outcome.INVALID, errors=validation_errors_of(exc)))
+    valid_phones = {phone for phone in phones if isinstance(phone, str)}
+    brand_ids = {join.brand.pk for join in joins}
+    stored = {
+        (membership.customer.phone, membership.brand_id): membership
+        for membership in Membership.objects.filter(
+            customer__phone__in=valid_phones, brand_id__in=brand_ids
+        ).select_related("customer")
+    }
+    stores = _stores_of_joins(joins)
+    carried = set(
+        Store.brands.through.objects.filter(
+            store_id__in=stores, brand_id__in=brand_ids
+        ).values_list("store_id", "brand_id")
+    )
+    outcomes: list[ItemOutcome] = []
+    accepted: dict[tuple[str, int], ItemOutcome] = {}
+    for join, phone in zip(joins, phones, strict=True):
+        if isinstance(phone, ItemOutcome):
+            outcomes.append(phone)
+            continue
+        key = (phone, join.brand.pk)
+        if key in stored:
+            outcomes.append(ItemOutcome(Outcome.REPLAYED, obj=stored[key]))
+            continue
+        if key in accepted:
+            outcomes.append(accepted[key])  # the same outcome object: settled when it is
+            continue
+        try:
+            store = _explicit_choice_validate(
+                brand=join.brand,
+                store=join.store,
+                guide=join.guide and _with_store(join.guide, stores),
+                carried=carried,
             )
-            # Uniqueness is left to the database: the race is caught below.
-            # The customer, brand, store and guide were just read or written:
-            # checking that they exist would cost a query each.
-            membership.full_clean(
-                exclude=["customer", "brand", "requested_store", "requested_guide"],
-                validate_unique=False,
-                validate_constraints=False,
-            )
-            membership.save()
-            if guide is not None and _membership_bind_at_sign_up(membership, store, guide):
-                return JoinResult(membership, created=True)
-    except IntegrityError:
-        # A concurrent join of the same phone and brand won the race.
-        existing = Membership.objects.filter(customer__phone=phone, brand=brand).first()
-        if existing is None:
-            raise
-        return JoinResult(existing, created=False)
-    if settings.TASK_COALESCING:
+            membership = _membership_prepare(join, phone, store)
+        except ValidationError as exc:
+            outcomes.append(ItemOutcome(Outcome.INVALID, errors=validation_errors_of(exc)))
+            continue
+        accepted[key] = ItemOutcome(Outcome.CREATED, obj=membership)
+        outcomes.append(accepted[key])
+    new = list(accepted.values())
+    pending = []
+    for start in range(0, len(new), BATCH_CHUNK_ITEMS):
+        pending += _members_write_chunk(new[start : start + BATCH_CHUNK_ITEMS])
+    # A repeat of a sign-up later in the list answers as a replay of the first.
+    seen = set()
+    for index, outcome in enumerate(outcomes):
+        if outcome.status == Outcome.CREATED:
+            if id(outcome) in seen:
+                outcomes[index] = ItemOutcome(Outcome.REPLAYED, obj=outcome.obj)
+            seen.add(id(outcome))
+    if len(pending) == 1 and not settings.TASK_COALESCING:
+        task_enqueue(task_names.MEMBERSHIP_ASSIGN_WITH_BACKLOG, pending[0])
+    elif pending:
         memberships_waiting_queue()
-    else:
-        task_enqueue(task_names.MEMBERSHIP_ASSIGN_WITH_BACKLOG, membership.pk)
-    return JoinResult(membership, created=True)
+    return outcomes
 
 
-def _membership_bind_at_sign_up(membership: Membership, store: Store, guide: Guide) -> bool:
-    """Bind a new QR-code member to the code's store and guide now; False if the store just closed.
+def _join_check(join: JoinInput) -> str:
+    """Check what a sign-up says of itself; return its phone, normalised."""
+    try:
+        phone = phone_normalise(join.phone)
+    except ValidationError as exc:
+        raise ValidationError({"phone": exc.messages}) from exc
+    if (join.latitude is None) != (join.longitude is None):
+        raise ValidationError({"latitude": _("Give latitude and longitude together.")})
+    if join.latitude is not None and is_failed_fix(join.latitude, join.longitude):
+        raise ValidationError({"latitude": FAILED_FIX_MESSAGE})
+    return phone
 
-    The store row is locked as the worker's binding locks it, so a store
-    closing meanwhile waits and then moves this member too.
+
+def _stores_of_joins(joins: list[JoinInput]) -> dict[int, Store]:
+    """Return the stores the sign-ups name or whose guides they name, by id (one query)."""
+    stores = {join.store.pk: join.store for join in joins if join.store is not None}
+    missing = {join.guide.store_id for join in joins if join.guide is not None} - set(stores)
+    if missing:
+        stores.update(Store.objects.in_bulk(missing))
+    return stores
+
+
+def _with_store(guide: Guide, stores: dict[int, Store]) -> Guide:
+    guide.store = stores[guide.store_id]
+    return guide
+
+
+def _membership_prepare(join: JoinInput, phone: str, store: Store | None) -> Membership:
+    membership = Membership(
+        brand=join.brand,
+        latitude=join.latitude,
+        longitude=join.longitude,
+        requested_store=store,
+        requested_guide=join.guide,
+        source=join.source,
+        joined_at=join.joined_at or timezone.now(),
+    )
+    # Uniqueness is left to the database: the race is caught when writing.
+    # The customer, brand, store and guide were just read or are written
+    # with it: checking that they exist would cost a query each.
+    membership.full_clean(
+        exclude=["customer", "brand", "requested_store", "requested_guide"],
+        validate_unique=False,
+        validate_constraints=False,
+    )
+    membership.customer_phone, membership.customer_name = phone, join.name
+    return membership
+
+
+# A chunk whose insert lost a race (a concurrent sign-up of the same phone)
+# is read again and written again at most this many times.
+MEMBERS_WRITE_ATTEMPTS = 3
+
+
+def _members_write_chunk(chunk: list[ItemOutcome]) -> list[int]:
+    """Write a chunk of new members in one transaction; return the ids still to be assigned.
+
+    Customers are found or made by phone; a QR-code member whose guide is
+    named is bound at once (``_membership_bind_fields``) under the store's
+    row lock. A phone another request made a member meanwhile turns that
+    item into a replay, and the rest is written again.
     """
-    locked = Store.objects.select_for_update(no_key=True).filter(pk=store.pk, is_active=True)
-    if not locked.exists():
-        return False  # closed under the sign-up: the worker finds the member a store
-    _membership_bind(membership, store=store, guide=guide, reason=EventReason.EXPLICIT)
-    return True
+    for attempt in range(MEMBERS_WRITE_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                return _members_write(chunk)
+        except IntegrityError:
+            if attempt == MEMBERS_WRITE_ATTEMPTS - 1:
+                raise
+        stored = {
+            (membership.customer.phone, membership.brand_id): membership
+            for membership in Membership.objects.filter(
+                customer__phone__in={outcome.obj.customer_phone for outcome in chunk},
+                brand_id__in={outcome.obj.brand_id for outcome in chunk},
+            ).select_related("customer")
+        }
+        remaining = []
+        for outcome in chunk:
+            membership = outcome.obj
+            winner = stored.get((membership.customer_phone, membership.brand_id))
+            if winner is None:
+                _membership_unwritten(membership)
+                remaining.append(outcome)
+            else:
+                outcome.status, outcome.obj = Outcome.REPLAYED, winner
+        chunk = remaining
+    return []
 
 
-def _membership_bind(
-    membership: Membership, *, store: Store, guide: Guide | None, reason: str
-) -> None:
-    """Bind a pending membership to ``store`` and ``guide`` (locked by the caller) and say so.
+def _membership_unwritten(membership: Membership) -> None:
+    """Put back a membership whose insert was rolled back as it was before the write."""
+    membership.pk = membership.customer_id = membership.store_id = membership.guide_id = None
+    membership.distance_km = membership.bound_at = None
+    membership.assignment_status, membership.unassigned_reason = Status.PENDING, ""
+
+
+def _members_write(chunk: list[ItemOutcome]) -> list[int]:
+    memberships = [outcome.obj for outcome in chunk]
+    phones = {membership.customer_phone for membership in memberships}
+    customers = Customer.objects.in_bulk(phones, field_name="phone")
+    names = {}
+    for membership in memberships:
+        names.setdefault(membership.customer_phone, membership.customer_name)
+    for customer in Customer.objects.bulk_create(
+        Customer(phone=phone, name=names[phone]) for phone in sorted(phones - set(customers))
+    ):
+        customers[customer.phone] = customer
+    to_bind = [m for m in memberships if m.requested_guide is not None]
+    open_stores = set(
+        Store.objects.select_for_update(no_key=True)
+        .filter(pk__in={m.requested_store.pk for m in to_bind}, is_active=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    ) if to_bind else set()  # fmt: skip
+    bound = []
+    for membership in memberships:
+        membership.customer = customers[membership.customer_phone]
+        if membership.requested_guide is not None and membership.requested_store.pk in open_stores:
+            # Closed under the sign-up otherwise: the worker finds the member a store.
+            _membership_bind_fields(
+                membership, store=membership.requested_store, guide=membership.requested_guide
+            )
+            bound.append(membership)
+    Membership.objects.bulk_create(memberships)
+    if bound:
+        AssignmentEvent.objects.bulk_create(
+            AssignmentEvent(membership=m, to_store=m.store, to_guide=m.guide,
+                            reason=EventReason.EXPLICIT)
+            for m in bound
+        )  # fmt: skip
+        membership_bound.send(sender=Membership, membership_ids=[m.pk for m in bound])
+    return [m.pk for m in memberships if m.assignment_status == Status.PENDING]
+
+
+def _membership_bind_fields(membership: Membership, *, store: Store, guide: Guide | None) -> None:
+    """Set a pending membership's binding to ``store`` and ``guide``, dated from joining.
 
     The first binding dates from joining: attribution then depends on when
     the member signed up, never on when a worker got to them.
@@ -173,6 +351,13 @@ def _membership_bind(
     membership.assignment_status = Status.ASSIGNED
     membership.unassigned_reason = "" if guide else Reason.NO_GUIDE_AVAILABLE
     membership.bound_at = membership.joined_at
+
+
+def _membership_bind(
+    membership: Membership, *, store: Store, guide: Guide | None, reason: str
+) -> None:
+    """Bind a pending membership to ``store`` and ``guide`` (locked by the caller) and say so."""
+    _membership_bind_fields(membership, store=store, guide=guide)
     membership.save()
     AssignmentEvent.objects.create(
         membership=membership, to_store=store, to_guide=guide, reason=reason

@@ -8,6 +8,8 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from apps.core.api import IsHQOrIntegration
+from apps.core.batches import BatchInputSerializer, BatchResultSerializer, batch_answer
+from apps.core.batches import batch_validate as batch_items_validate
 from apps.core.roles import Role, user_has_role
 from apps.core.scoping import scope_for_request
 from apps.core.throttling import MemberSignUpThrottle
@@ -18,7 +20,7 @@ from apps.customers.serializers import (
     MembershipReassignSerializer,
     MembershipSerializer,
 )
-from apps.customers.services import member_join, membership_reassign
+from apps.customers.services import JoinInput, member_join, members_join, membership_reassign
 
 
 class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -38,12 +40,13 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return membership_list(scope=self._scope())
 
     def get_permissions(self):
-        if self.action == "create":
+        if self.action in ("create", "batch"):
             return [IsHQOrIntegration()]
         return super().get_permissions()
 
     def get_throttles(self):
-        if self.action == "create":
+        # A batch counts as one request: its items are limited by BATCH_MAX_ITEMS.
+        if self.action in ("create", "batch"):
             return [MemberSignUpThrottle()]
         return super().get_throttles()
 
@@ -70,6 +73,32 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         if readable is None:
             return Response({"detail": _("The phone number is a member of this brand.")}, answer)
         return Response(self.get_serializer(readable).data, status=answer)
+
+    @extend_schema(
+        request=BatchInputSerializer,
+        responses={200: BatchResultSerializer},
+        description="Up to 1,000 sign-ups (more is a 400), each as POST /api/v1/members/ takes "
+        "it. Answers 200 with every item's outcome in order: created, replayed (the phone is "
+        "already a member of the brand: the existing membership) or invalid (with field "
+        "messages); a bad item never holds back the others. Items are written in chunks that "
+        "commit on their own: after an interrupted request, send the same batch again.",
+    )
+    @action(detail=False, methods=["post"])
+    def batch(self, request):
+        outcomes, valid = batch_items_validate(request.data, serializer_class=MemberJoinSerializer)
+        joined = members_join(joins=[JoinInput(**data) for _index, data in valid])
+        for (index, _data), outcome in zip(valid, joined, strict=True):
+            outcomes[index] = outcome
+        return Response(batch_answer(outcomes, self._represent_many))
+
+    def _represent_many(self, memberships) -> list:
+        """Answer each membership as a sign-up does: in full if the caller's scope reads it."""
+        readable = self.get_queryset().in_bulk([membership.pk for membership in memberships])
+        shown = self.get_serializer([readable[m.pk] for m in memberships if m.pk in readable],
+                                    many=True).data  # fmt: skip
+        by_id = {row["id"]: row for row in shown}
+        hidden = {"detail": _("The phone number is a member of this brand.")}
+        return [by_id.get(membership.pk, hidden) for membership in memberships]
 
     def _readable(self, membership):
         """Return ``membership`` if the caller's scope may read it (a re-join finds any), else None.

@@ -25,6 +25,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
+from apps.core.lookup_cache import lookup_cache_forget
 from apps.core.roles import Role, user_roles
 from apps.core.sms import sms_send
 from apps.guides.models import Guide
@@ -68,6 +69,7 @@ def guide_login_sync(*, guide: Guide):
         user.set_unusable_password()
         user.save()
         Guide.objects.filter(pk=guide.pk).update(user=user)
+        lookup_cache_forget(Guide, "employee_no", guide.employee_no)
         guide.user = user
     wanted = STAFF_ROLE_OF[Guide.Role(guide.role)]
     groups = {

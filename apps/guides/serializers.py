@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from apps.core.api import PhoneField
+from apps.core.batches import MemoSlugRelatedField
 from apps.core.scoping import mask_phone
 from apps.guides.models import Guide
 from apps.stores.serializers import CodeImmutableMixin, store_code_field
@@ -11,8 +12,8 @@ from apps.stores.serializers import CodeImmutableMixin, store_code_field
 
 def guide_employee_no_field(**kwargs) -> serializers.SlugRelatedField:
     """A guide named by their employee no. (writable)."""
-    return serializers.SlugRelatedField(
-        slug_field="employee_no", queryset=Guide.objects.all(), **kwargs
+    return MemoSlugRelatedField(
+        slug_field="employee_no", queryset=Guide.objects.all(), cache_lookups=True, **kwargs
     )
 
 

@@ -3,12 +3,15 @@
 from rest_framework import serializers
 
 from apps.core.api import coord_system_field, location_to_wgs84
+from apps.core.batches import MemoSlugRelatedField
 from apps.stores.models import Brand, Region, Store
 
 
 def brand_code_field(**kwargs) -> serializers.SlugRelatedField:
     """A brand named by its code (writable)."""
-    return serializers.SlugRelatedField(slug_field="code", queryset=Brand.objects.all(), **kwargs)
+    return MemoSlugRelatedField(
+        slug_field="code", queryset=Brand.objects.all(), cache_lookups=True, **kwargs
+    )
 
 
 def region_code_field(**kwargs) -> serializers.SlugRelatedField:
@@ -18,7 +21,9 @@ def region_code_field(**kwargs) -> serializers.SlugRelatedField:
 
 def store_code_field(**kwargs) -> serializers.SlugRelatedField:
     """A store named by its code (writable)."""
-    return serializers.SlugRelatedField(slug_field="code", queryset=Store.objects.all(), **kwargs)
+    return MemoSlugRelatedField(
+        slug_field="code", queryset=Store.objects.all(), cache_lookups=True, **kwargs
+    )
 
 
 class CodeImmutableMixin:

@@ -81,6 +81,15 @@ elif _BROKER_URL.startswith(("redis://", "rediss://")) or EMBEDDED_REDIS_UP:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# API tokens and brand, store and guide codes read once and kept in the cache
+# (apps/core/lookup_cache.py), forgotten when they change. Only with Redis as
+# the cache: a per-process memory cache would not hear of another process's
+# changes. Seconds a row is kept at most; 0 keeps nothing.
+API_LOOKUP_CACHE_SECONDS = env.int(
+    "API_LOOKUP_CACHE_SECONDS",
+    default=300 if "redis" in CACHES["default"]["BACKEND"].lower() else 0,
+)
+
 # APPS
 # ------------------------------------------------------------------------------
 DJANGO_APPS = [
@@ -250,7 +259,7 @@ _signup_rate = env("API_SIGNUP_THROTTLE_RATE", default="600/min").strip()
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": (
-        "rest_framework.authentication.TokenAuthentication",
+        "apps.core.authentication.CachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ),
     "DEFAULT_PERMISSION_CLASSES": ("rest_framework.permissions.IsAuthenticated",),

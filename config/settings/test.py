@@ -35,6 +35,9 @@ CELERY_RESULT_BACKEND = "cache+memory://"
 # Rate-limit counters in memory, emptied before each test (tests/conftest.py):
 # a Redis cache would carry counts from one test into the next.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Tokens and codes are read from the database, as with a per-process cache in
+# production; tests/core/test_lookup_cache.py switches the cache on.
+API_LOOKUP_CACHE_SECONDS = 0
 # That cache is per process, so a worker process started by a test could not
 # clear a coalesced run's key: each item keeps its own message. Tests of
 # coalesced runs switch this on within one process.

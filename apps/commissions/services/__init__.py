@@ -23,14 +23,22 @@ from apps.commissions.services.attribution import (
     orders_attribution_catch_up,
 )
 from apps.commissions.services.entries import commission_entries_catch_up, commission_entries_write
-from apps.commissions.services.new_orders import order_entries_write, orders_waiting_write
+from apps.commissions.services.new_orders import (
+    order_entries_write,
+    orders_entries_write,
+    orders_waiting_write,
+)
 from apps.commissions.services.orders import (
     DuplicateWithDifferentContent,
     LineInput,
+    OrderInput,
+    RefundInput,
     business_date_of,
     order_attribute,
     order_ingest,
+    orders_ingest,
     refund_create,
+    refunds_ingest,
 )
 from apps.commissions.services.plans import (
     brand_commission_policy_set,
@@ -61,6 +69,8 @@ from apps.commissions.services.settlements import (
 __all__ = [
     "DuplicateWithDifferentContent",
     "LineInput",
+    "OrderInput",
+    "RefundInput",
     "SettlementRunResult",
     "brand_commission_policy_set",
     "business_date_of",
@@ -81,10 +91,13 @@ __all__ = [
     "order_entries_write",
     "order_ingest",
     "orders_attribution_catch_up",
+    "orders_entries_write",
+    "orders_ingest",
     "orders_waiting_write",
     "plan_has_entries",
     "plan_specificity",
     "refund_create",
+    "refunds_ingest",
     "settlement_mark_paid",
     "settlement_mark_paid_check",
     "settlement_modes_due",

@@ -126,6 +126,15 @@ def order_entries_write(*, order_id: int) -> int:
     return _new_orders_write_and_settle([locked, *later])
 
 
+def orders_entries_write(*, order_ids: list[int]) -> int:
+    """Write and settle the missing entries of each of ``order_ids`` (``order_entries_write``).
+
+    Each order is its own transaction, as with a message per order; an
+    order whose work is done only checks. Returns rows written.
+    """
+    return sum(order_entries_write(order_id=order_id) for order_id in sorted(set(order_ids)))
+
+
 def orders_waiting_write(*, from_order_id: int) -> int:
     """Write and settle the entries of the orders from about ``from_order_id`` on that have none.
 

@@ -9,7 +9,7 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from apps.bench import assignment, incentives, load, report, settlement
+from apps.bench import assignment, incentives, ingest, load, report, settlement
 
 BENCHMARKS = {
     "assignment": assignment,
@@ -17,6 +17,7 @@ BENCHMARKS = {
     "report": report,
     "load": load,
     "incentives": incentives,
+    "ingest": ingest,
 }
 
 
