@@ -34,3 +34,6 @@ class CoreConfig(AppConfig):
     def ready(self):
         post_migrate.connect(_ensure_defaults, sender=self, dispatch_uid="core_ensure_defaults")
         connection_created.connect(_sqlite_strict_quotes, dispatch_uid="core_sqlite_strict_quotes")
+        # Connects the task metrics and the request id's way into task messages,
+        # in workers too, where no middleware ever imports it.
+        from apps.core import observability  # noqa: F401
