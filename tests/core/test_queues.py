@@ -1,5 +1,6 @@
 """Tasks run on queues by kind (apps.core.queues): sign-ups never wait behind settlement."""
 
+import json
 import time
 import uuid
 
@@ -10,6 +11,7 @@ from django.db import connection
 from apps.commissions import task_names as commission_tasks
 from apps.commissions.services.settlements import SETTLEMENT_RUN_LOCK_KEY
 from apps.core import queues
+from apps.core.observability import request_id_var
 from apps.core.tasking import task_enqueue
 from apps.customers.models import Membership
 from apps.customers.services import member_join
@@ -60,6 +62,18 @@ def test_the_procfile_worker_groups_consume_every_queue_once():
     assert "settlement" not in assignment_group and "ledger" not in assignment_group
 
 
+def _task_line_of_request(log: str, request_id: str) -> dict | None:
+    for line in log.splitlines():
+        entry = json.loads(line) if line.startswith("{") else {}
+        if (
+            entry.get("request_id") == request_id
+            and entry.get("task_id")
+            and "succeeded" in entry["message"]
+        ):
+            return entry
+    return None
+
+
 def _advisory_lock_waiters(key: int) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -83,7 +97,8 @@ def test_a_sign_up_is_assigned_while_a_settlement_run_holds_its_worker():
     prefix = f"test-{uuid.uuid4().hex[:12]}."
     groups = [
         Worker(f"{prefix}interactive", concurrency=1, pool="prefork", broker_url=broker_url,
-               prefix=prefix, kinds=(queues.ASSIGNMENT, queues.NOTIFY, queues.DEFAULT)),
+               prefix=prefix, kinds=(queues.ASSIGNMENT, queues.NOTIFY, queues.DEFAULT),
+               env={"LOG_FORMAT": "json"}),
         Worker(f"{prefix}batch", concurrency=1, pool="prefork", broker_url=broker_url,
                prefix=prefix, kinds=(queues.SETTLEMENT,)),
     ]  # fmt: skip
@@ -105,12 +120,16 @@ def test_a_sign_up_is_assigned_while_a_settlement_run_holds_its_worker():
             task_enqueue(commission_tasks.SETTLEMENT_RUN_NIGHTLY)
             wait_for(lambda: _advisory_lock_waiters(SETTLEMENT_RUN_LOCK_KEY) == 1, timeout=30)
 
-            # When a member joins
+            # When a member joins (in a request, as the API's sign-up does)
             joined = time.monotonic()
-            membership = member_join(
-                brand=brand, phone="13900000001", source="mini_program",
-                latitude=31.2305, longitude=121.4738,
-            ).membership  # fmt: skip
+            request_id = request_id_var.set(f"req-{prefix}")
+            try:
+                membership = member_join(
+                    brand=brand, phone="13900000001", source="mini_program",
+                    latitude=31.2305, longitude=121.4738,
+                ).membership  # fmt: skip
+            finally:
+                request_id_var.reset(request_id)
 
             # Then the interactive group assigns them within seconds, the run still waiting
             wait_for(
@@ -124,6 +143,10 @@ def test_a_sign_up_is_assigned_while_a_settlement_run_holds_its_worker():
             assert _advisory_lock_waiters(SETTLEMENT_RUN_LOCK_KEY) == 1
             assert f"{commission_tasks.SETTLEMENT_RUN_NIGHTLY}[" not in groups[0].log_text()
             assert f"{commission_tasks.SETTLEMENT_RUN_NIGHTLY}[" in groups[1].log_text()
+            # And the worker's JSON log follows the sign-up's request into its task
+            wait_for(
+                lambda: _task_line_of_request(groups[0].log_text(), f"req-{prefix}"), timeout=10
+            )
 
             # And once the lock is free the run finishes on its own group
             holder.execute("SELECT pg_advisory_unlock(%s)", [SETTLEMENT_RUN_LOCK_KEY])
