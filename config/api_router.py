@@ -14,6 +14,7 @@ from apps.customers.views import MembershipViewSet
 from apps.dashboards.api import MeView, MyMembersView
 from apps.engagement.views import FollowUpViewSet, MemberTagViewSet, NoteViewSet, TagViewSet
 from apps.guides.views import GuideViewSet
+from apps.incentives.views import BonusPlanViewSet, PointsAccountViewSet, SalesTargetViewSet
 from apps.stores.views import BrandViewSet, RegionViewSet, StoreViewSet
 
 router = DefaultRouter()
@@ -34,6 +35,9 @@ router.register("follow-ups", FollowUpViewSet, basename="follow-up")
 router.register("notes", NoteViewSet, basename="note")
 router.register("tags", TagViewSet, basename="tag")
 router.register("member-tags", MemberTagViewSet, basename="member-tag")
+router.register("targets", SalesTargetViewSet, basename="target")
+router.register("bonus-plans", BonusPlanViewSet, basename="bonus-plan")
+router.register("points", PointsAccountViewSet, basename="points")
 
 app_name = "api"
 urlpatterns = [

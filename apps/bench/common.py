@@ -4,9 +4,10 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.db.models import Model
 
-from apps.core.sql import SQL, Identifier, render, sql_join, table
+from apps.core.db import rows_insert
+from apps.core.sql import SQL, render, table
 
-INSERT_BATCH = 10_000
+__all__ = ["analyze", "bench_database_require", "reporter", "rows_insert"]
 
 
 def bench_database_require(*, force: bool, what: str) -> None:
@@ -26,32 +27,6 @@ def reporter(stdout):
         stdout.flush()
 
     return say
-
-
-def rows_insert(model: type[Model] | str, columns: list[str] | tuple[str, ...], rows) -> None:
-    """Load ``rows`` (tuples in ``columns`` order) fast: COPY on PostgreSQL, batches elsewhere.
-
-    ``model`` is a model or a table name.
-    """
-    name = Identifier(model) if isinstance(model, str) else table(model)
-    names = sql_join(", ", (Identifier(column) for column in columns))
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            statement = render(SQL("COPY {} ({}) FROM STDIN").format(name, names))
-            with cursor.cursor.copy(statement) as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
-        marks = sql_join(", ", (SQL("%s") for _column in columns))
-        statement = render(SQL("INSERT INTO {} ({}) VALUES ({})").format(name, names, marks))
-        batch = []
-        for row in rows:
-            batch.append(row)
-            if len(batch) == INSERT_BATCH:
-                cursor.executemany(statement, batch)
-                batch = []
-        if batch:
-            cursor.executemany(statement, batch)
 
 
 def analyze(*models: type[Model]) -> None:

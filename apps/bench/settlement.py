@@ -41,6 +41,15 @@ from apps.commissions.models import (
 from apps.core.money import from_cents, quantize_money, to_cents
 from apps.core.sql import SQL, render, sql_join, table
 from apps.guides.models import Guide
+from apps.incentives.models import (
+    BonusAward,
+    BonusMonthClose,
+    BonusPlan,
+    IncentivePolicy,
+    PointsAccount,
+    PointsMovement,
+    SalesTarget,
+)
 from apps.stores.models import Brand, Region, Store
 
 BUSINESS_DATE = dt.date(2026, 11, 11)
@@ -111,6 +120,14 @@ def run(*, stdout, orders, stores, guides, sample, seed, force, **_options) -> d
 
 def commission_data_wipe():
     models = [
+        # The incentives stand on the ledger and the bench's guides: first.
+        BonusAward,
+        BonusMonthClose,
+        PointsMovement,
+        PointsAccount,
+        SalesTarget,
+        BonusPlan,
+        IncentivePolicy,
         CommissionEntry,
         CommissionAdjustment,
         Settlement,

@@ -613,12 +613,13 @@ class CommissionAdjustment(models.Model):
 
 
 class EntryKind(models.TextChoices):
-    """What wrote a ledger entry. A new kind (a bonus) joins the constraint below."""
+    """What wrote a ledger entry; each kind has its source in the constraint below."""
 
     ORDER = "order", _("Sale")
     REFUND = "refund", _("Refund clawback")
     BOUND_GUIDE_LATE = "bound_guide_late", _("Bound guide, credited after the binding landed")
     ADJUSTMENT = "adjustment", _("Adjustment")
+    BONUS = "bonus", _("Monthly bonus")
 
 
 class CommissionEntry(models.Model):
@@ -673,6 +674,9 @@ class CommissionEntry(models.Model):
         db_index=False,  # the unique constraint below is the index
         db_constraint=False,
     )
+    # The incentives app's bonus award (a floor above) this entry books; a
+    # plain id, as the commissions app does not know that model.
+    bonus_award_id = models.BigIntegerField(_("bonus award"), null=True, blank=True, editable=False)
     beneficiary = models.CharField(_("beneficiary"), max_length=8, choices=Beneficiary.choices)
     guide = models.ForeignKey(
         Guide,
@@ -747,6 +751,11 @@ class CommissionEntry(models.Model):
                 condition=Q(adjustment__isnull=False),
                 name="entry_once_per_adjustment",
             ),
+            models.UniqueConstraint(
+                fields=["bonus_award_id"],
+                condition=Q(bonus_award_id__isnull=False),
+                name="entry_once_per_bonus_award",
+            ),
             # Each kind has its source: an order share has its order and plan,
             # a clawback its refund too, an adjustment only the adjustment
             # (so the order and refund keys above never see it).
@@ -757,6 +766,7 @@ class CommissionEntry(models.Model):
                     refund__isnull=True,
                     adjustment__isnull=True,
                     plan__isnull=False,
+                    bonus_award_id__isnull=True,
                 )
                 | Q(
                     kind=EntryKind.REFUND,
@@ -764,6 +774,7 @@ class CommissionEntry(models.Model):
                     refund__isnull=False,
                     adjustment__isnull=True,
                     plan__isnull=False,
+                    bonus_award_id__isnull=True,
                 )
                 | Q(
                     kind=EntryKind.ADJUSTMENT,
@@ -771,6 +782,15 @@ class CommissionEntry(models.Model):
                     refund__isnull=True,
                     adjustment__isnull=False,
                     plan__isnull=True,
+                    bonus_award_id__isnull=True,
+                )
+                | Q(
+                    kind=EntryKind.BONUS,
+                    order__isnull=True,
+                    refund__isnull=True,
+                    adjustment__isnull=True,
+                    plan__isnull=True,
+                    bonus_award_id__isnull=False,
                 ),
                 name="entry_kind_matches_source",
             ),
@@ -784,7 +804,7 @@ class CommissionEntry(models.Model):
                 name="entry_beneficiary_matches",
             ),
             models.CheckConstraint(
-                condition=Q(kind=EntryKind.ADJUSTMENT)
+                condition=Q(kind__in=[EntryKind.ADJUSTMENT, EntryKind.BONUS])
                 | Q(refund__isnull=True, amount__gte=0)
                 | Q(refund__isnull=False, amount__lte=0),
                 name="entry_sign_matches_source",

@@ -9,6 +9,7 @@ from django.db.models import Q, QuerySet, Sum, TextChoices
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apps.commissions.ledger_checks import ledger_checks_run
 from apps.commissions.models import CommissionAdjustment, CommissionEntry, Settlement
 from apps.commissions.sql.checks import LedgerScope, ledger_checks, ledger_counts
 from apps.core.money import ZERO, from_cents, money_from_db
@@ -189,6 +190,7 @@ def ledger_verify(
             )
         cursor.execute(ledger_counts(vendor, scope.shape), params)
         orders, entries, settlements = cursor.fetchone()
+    breaches.extend(ledger_checks_run(brand_id=scope.brand_id, examples=examples))
     return LedgerReport(orders=orders, entries=entries, settlements=settlements, breaches=breaches)
 
 

@@ -44,6 +44,8 @@ TASK_QUEUES: dict[str, str] = {
     "commissions.settlement_run_monthly": SETTLEMENT,
     "apps.commissions.tasks.settlement_run_nightly": SETTLEMENT,
     "apps.commissions.tasks.settlement_run_monthly": SETTLEMENT,
+    # The month's bonus close: a nightly batch over the month's entries.
+    "incentives.bonus_close_run": SETTLEMENT,
     # Daily follow-up generation and the rest of the housekeeping.
     "engagement.follow_ups_create": DEFAULT,
     "engagement.follow_ups_follow_members": DEFAULT,

@@ -116,6 +116,7 @@ LOCAL_APPS = [
     "apps.commissions",
     "apps.recruiting",
     "apps.engagement",
+    "apps.incentives",
     "apps.dashboards",
     "apps.demo",
     "apps.bench",

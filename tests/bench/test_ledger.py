@@ -40,3 +40,17 @@ def test_settlement_and_report_benchmarks_run_beside_the_assignment_benchmarks_d
 def test_a_ledger_benchmark_refuses_a_database_that_is_not_a_bench_one():
     with pytest.raises(CommandError, match="bench"):
         bench("settlement", "--orders", "10")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_incentives_benchmark_closes_the_month_exactly_and_a_ledger_benchmark_wipes_it_after():
+    incentives = bench(
+        "incentives", "--entries", "4000", "--stores", "10", "--guides", "40", "--sample", "10",
+        "--check", "50", "--force",
+    )  # fmt: skip
+
+    assert incentives["bench"] == "incentives" and incentives["exact"] is True
+    assert incentives["entries"] >= 4000 and incentives["guides"] == 40
+    assert incentives["seconds"] > 0 and incentives["naive_seconds"] > 0
+    # The other ledger benchmarks wipe the incentives too (they hold the bench's guides).
+    assert bench("report", "--entries", "200", "--stores", "5", "--guides", "10", "--force")

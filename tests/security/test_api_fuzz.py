@@ -29,6 +29,7 @@ from schemathesis.specs.openapi.checks import (
 
 from apps.commissions import services
 from apps.engagement.services import follow_up_create_manual, tag_add
+from apps.incentives.models import BonusPlan, PointsAccount, SalesTarget
 from tests.commissions.factories import (
     CommissionEntryFactory,
     CommissionPlanFactory,
@@ -110,6 +111,16 @@ def seeded(store, brand, guide_user):
         reference="ADJ-SEED", brand=brand, beneficiary="guide", guide=guide,
         amount=Decimal("1.00"), reason="seeded", actor=UserFactory(username="seed-hq"),
     )  # fmt: skip
+    target = SalesTarget.objects.create(
+        brand=brand, beneficiary="guide", guide=guide, store=store, month=dt.date(2026, 3, 1),
+        amount=Decimal("1000.00"),
+    )  # fmt: skip
+    bonus_plan = BonusPlan.objects.create(
+        name="seed", brand=brand, beneficiary="guide", basis="net_sales",
+        brackets=[{"from": "0", "to": None, "rate": "1"}], valid_from=dt.date(2026, 1, 1),
+        specificity=1,
+    )  # fmt: skip
+    points = PointsAccount.objects.create(guide=guide, brand=brand)
     return {
         "code": {"brands": brand.code, "regions": store.region.code, "stores": store.code},
         "employee_no": guide.employee_no,
@@ -123,6 +134,9 @@ def seeded(store, brand, guide_user):
             "follow-ups": follow_up.pk,
             "tags": member_tag.tag_id,
             "member-tags": member_tag.pk,
+            "targets": target.pk,
+            "bonus-plans": bonus_plan.pk,
+            "points": points.pk,
         },
     }
 

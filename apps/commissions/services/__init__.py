@@ -53,6 +53,7 @@ from apps.commissions.services.settlements import (
     settlement_mark_paid_check,
     settlement_modes_due,
     settlement_run,
+    settlement_settle_bonus_entries,
     settlement_settle_t0,
     settlement_settle_t0_orders,
 )
@@ -88,6 +89,7 @@ __all__ = [
     "settlement_mark_paid_check",
     "settlement_modes_due",
     "settlement_run",
+    "settlement_settle_bonus_entries",
     "settlement_settle_t0",
     "settlement_settle_t0_orders",
     "settlement_terms_check",

@@ -29,6 +29,7 @@ from apps.commissions.services.entries import (
 )
 from apps.commissions.sql import settlements as settlement_sql
 from apps.commissions.sql.dialect import SIDES, T
+from apps.core.db import ANALYZE_AFTER_ROWS, tables_analyze
 from apps.core.money import money_from_db
 from apps.core.sql import SQL, list_param, render
 from apps.stores.models import Brand
@@ -359,6 +360,41 @@ def settlement_settle_adjustment(*, adjustment_id: int, source_ref: str, busines
             cursor.execute(
                 statement(vendor, by_brand=False, which=settlement_sql.ADJUSTMENT), params
             )
+
+
+def settlement_settle_bonus_entries(*, brand_id: int, source_ref: str, business_date: dt.date):
+    """Put a brand's unsettled bonus entries in their settlements, as an adjustment's is put.
+
+    T+0 beneficiaries get a settlement of their own for the run at once
+    (``source_ref`` names the run); the others' entries go in the open period
+    they are due in, the first one still open. Runs in the caller's
+    transaction, which wrote the entries.
+    """
+    vendor = connection.vendor
+    params = {"brand_id": brand_id, "now": timezone.now()}
+    _settle(
+        which=settlement_sql.BONUS_T0,
+        params=params,
+        period_start=business_date,
+        period_end=business_date,
+        source_ref=source_ref,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            settlement_sql.open_settlements_for_unsettled(
+                vendor, by_brand=False, which=settlement_sql.BONUS
+            ),
+            params,
+        )
+        if cursor.rowcount >= ANALYZE_AFTER_ROWS:
+            # A month close opens thousands of periods at once: plan the claim with them.
+            tables_analyze(Settlement)
+        cursor.execute(
+            settlement_sql.claim_unsettled_into_open(
+                vendor, by_brand=False, which=settlement_sql.BONUS
+            ),
+            params,
+        )
 
 
 def settlement_mark_paid_check(*, settlement: Settlement, payout_ref: str) -> bool:

@@ -174,7 +174,7 @@ def ledger_checks(vendor: str, shape: tuple[bool, bool, bool]) -> tuple[Check, .
                    e.beneficiary, e.plan_id AS plan, {entry_rate_bp} AS rate_bp,
                    {plan_rate_bp} AS plan_rate_bp
             FROM {entry} e LEFT JOIN {plan} p ON p.id = e.plan_id
-            WHERE {e_scope} AND e.adjustment_id IS NULL
+            WHERE {e_scope} AND e.adjustment_id IS NULL AND e.bonus_award_id IS NULL
               AND (p.id IS NULL OR p.brand_id <> e.brand_id OR {entry_rate_bp} <> {plan_rate_bp})
             """,
         ),
@@ -186,8 +186,8 @@ def ledger_checks(vendor: str, shape: tuple[bool, bool, bool]) -> tuple[Check, .
                    {base_cents} AS base_cents, {entry_rate_bp} AS rate_bp,
                    {entry_cents} AS amount_cents, {expected_amount_cents} AS expected_cents
             FROM {entry} e
-            WHERE e.refund_id IS NULL AND e.adjustment_id IS NULL AND {e_scope}
-              AND {entry_cents} <> {expected_amount_cents}
+            WHERE e.refund_id IS NULL AND e.adjustment_id IS NULL AND e.bonus_award_id IS NULL
+              AND {e_scope} AND {entry_cents} <> {expected_amount_cents}
             """,
         ),
         check(
@@ -221,6 +221,8 @@ def ledger_checks(vendor: str, shape: tuple[bool, bool, bool]) -> tuple[Check, .
             SELECT * FROM (
                 SELECT e.id AS entry, e.order_id AS "order", e.refund_id AS refund, e.beneficiary,
                     CASE
+                        -- a bonus entry is checked against its award (apps.incentives)
+                        WHEN e.bonus_award_id IS NOT NULL THEN NULL
                         WHEN e.adjustment_id IS NOT NULL THEN
                             CASE WHEN ad.id IS NULL THEN 'adjustment missing' END
                         WHEN o.id IS NULL THEN 'order missing'
@@ -355,12 +357,13 @@ def ledger_checks(vendor: str, shape: tuple[bool, bool, bool]) -> tuple[Check, .
             "the same order or refund share is written twice (so it could be settled twice)",
             """
             SELECT e.order_id AS "order", e.refund_id AS refund,
-                   e.adjustment_id AS adjustment, e.beneficiary, e.category,
-                   COUNT(*) AS copies, MIN(e.settlement_id) AS settlement,
-                   MAX(e.settlement_id) AS other_settlement
+                   e.adjustment_id AS adjustment, e.bonus_award_id AS bonus_award,
+                   e.beneficiary, e.category, COUNT(*) AS copies,
+                   MIN(e.settlement_id) AS settlement, MAX(e.settlement_id) AS other_settlement
             FROM {entry} e
             WHERE {e_scope}
-            GROUP BY e.order_id, e.refund_id, e.adjustment_id, e.beneficiary, e.category
+            GROUP BY e.order_id, e.refund_id, e.adjustment_id, e.bonus_award_id, e.beneficiary,
+                     e.category
             HAVING COUNT(*) > 1
             """,
         ),

@@ -31,6 +31,8 @@ T0_OF_ORDERS = "t0_of_orders"  # T+0 entries of the %(order_ids)s list, each ord
 SCHEDULED_DUE = "scheduled_due"  # entries of the %(modes)s list (T+1, T+N, monthly)
 ADJUSTMENT = "adjustment"  # the entry of adjustment %(adjustment_id)s
 ADJUSTMENT_T0 = "adjustment_t0"  # the same, if it is T+0
+BONUS = "bonus"  # the unsettled bonus entries of %(brand_id)s
+BONUS_T0 = "bonus_t0"  # the same, if they are T+0
 
 
 def entry_filter(vendor: str, which: str, *, by_brand: bool) -> Composable:
@@ -42,6 +44,8 @@ def entry_filter(vendor: str, which: str, *, by_brand: bool) -> Composable:
         T0_OF_REFUND: of_order + "e.refund_id = %(refund_id)s",
         ADJUSTMENT: "e.adjustment_id = %(adjustment_id)s",
         ADJUSTMENT_T0: "e.adjustment_id = %(adjustment_id)s AND e.mode = {t0}",
+        BONUS: "e.kind = 'bonus' AND e.brand_id = %(brand_id)s",
+        BONUS_T0: "e.kind = 'bonus' AND e.brand_id = %(brand_id)s AND e.mode = {t0}",
     }
     if which == SCHEDULED_DUE:
         condition = in_list(vendor, "e.mode", "modes")

@@ -9,13 +9,14 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from apps.bench import assignment, load, report, scope, settlement
+from apps.bench import assignment, incentives, load, report, scope, settlement
 
 BENCHMARKS = {
     "assignment": assignment,
     "settlement": settlement,
     "report": report,
     "load": load,
+    "incentives": incentives,
     "scope": scope,
 }
 

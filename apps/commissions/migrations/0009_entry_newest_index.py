@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("commissions", "0007_settlement_periods_within_year_9999"),
+        ("commissions", "0008_bonus_entries"),
     ]
 
     operations = [

@@ -1,0 +1,231 @@
+"""Reads of the incentives app: targets with live progress, plans, points and leaderboards."""
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import F, Q, QuerySet, Sum, Window
+from django.db.models.functions import Rank
+
+from apps.commissions.models import Beneficiary, CommissionEntry
+from apps.core.money import ZERO, money_from_db
+from apps.core.scoping import Scope, scope_queryset
+from apps.incentives.brackets import BonusResult, bonus_compute, brackets_parse
+from apps.incentives.models import BonusAward, BonusPlan, PointsAccount, SalesTarget
+from apps.stores.models import Brand
+
+
+def month_last_day(month: dt.date) -> dt.date:
+    following = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return following - dt.timedelta(days=1)
+
+
+def sales_target_list(*, scope: Scope) -> QuerySet[SalesTarget]:
+    return scope_queryset(
+        SalesTarget.objects.select_related("brand", "store", "guide"), scope
+    ).order_by("-month", "brand__code", "store__code", "guide__employee_no")
+
+
+def bonus_plan_list(*, scope: Scope) -> QuerySet[BonusPlan]:
+    """Plans of the brands the scope's stores carry (every plan for HQ)."""
+    plans = BonusPlan.objects.select_related("brand", "store")
+    if scope.everything:
+        return plans
+    brands = Brand.objects.filter(stores__in=_store_ids(scope)).values("pk")
+    return plans.filter(brand__in=brands).distinct()
+
+
+def _store_ids(scope: Scope):
+    if scope.store_ids:
+        return list(scope.store_ids)
+    if scope.guide_id is not None:
+        from apps.guides.models import Guide
+
+        return list(Guide.objects.filter(pk=scope.guide_id).values_list("store_id", flat=True))
+    return []
+
+
+def points_account_list(*, scope: Scope) -> QuerySet[PointsAccount]:
+    """Accounts in the scope, each with its rank among its store's guides for the brand."""
+    ranked = PointsAccount.objects.select_related("guide", "guide__store", "brand").annotate(
+        store_rank=Window(
+            Rank(), partition_by=[F("brand_id"), F("guide__store_id")], order_by=F("balance").desc()
+        )
+    )
+    # The rank is over the whole store, whoever reads: filter after ranking.
+    visible = scope_queryset(PointsAccount.objects.all(), scope, store_field="guide__store")
+    return ranked.filter(pk__in=visible.values("pk")).order_by("brand__code", "-balance", "pk")
+
+
+def net_sales_of(*, targets: list[SalesTarget]) -> dict[int, Decimal]:
+    """Return each target's month-to-date net sales (the close's rule), in one query per month."""
+    result = {}
+    by_month: dict[tuple[int, dt.date], list[SalesTarget]] = {}
+    for target in targets:
+        by_month.setdefault((target.brand_id, target.month), []).append(target)
+    for (brand_id, month), group in by_month.items():
+        last = month_last_day(month)
+        guides = [t.guide_id for t in group if t.beneficiary == Beneficiary.GUIDE]
+        stores = [t.store_id for t in group if t.beneficiary == Beneficiary.STORE]
+        rows = (
+            CommissionEntry.objects.filter(brand_id=brand_id, order__isnull=False)
+            .filter(
+                Q(beneficiary=Beneficiary.GUIDE, guide_id__in=guides)
+                | Q(beneficiary=Beneficiary.STORE, store_id__in=stores)
+            )
+            .filter(
+                Q(refund__isnull=True, business_date__gte=month, business_date__lte=last)
+                | Q(
+                    refund__isnull=False,
+                    business_date__gte=month,
+                    order__business_date__gte=month,
+                    order__business_date__lte=last,
+                )
+            )
+            .values("beneficiary", "guide_id", "store_id")
+            .annotate(total=Sum("base_amount"))
+            .order_by()
+        )
+        sums: dict[tuple[str, int], Decimal] = {}
+        for row in rows:
+            who = row["guide_id"] if row["beneficiary"] == Beneficiary.GUIDE else row["store_id"]
+            key = (row["beneficiary"], who)
+            sums[key] = sums.get(key, ZERO) + money_from_db(row["total"])
+        for target in group:
+            who = target.guide_id if target.beneficiary == Beneficiary.GUIDE else target.store_id
+            result[target.pk] = sums.get((target.beneficiary, who), ZERO)
+    return result
+
+
+def bonus_plan_for(target: SalesTarget) -> BonusPlan | None:
+    """The plan the close would apply to ``target``: the most specific valid in its month."""
+    plans = (
+        BonusPlan.objects.filter(
+            brand_id=target.brand_id, beneficiary=target.beneficiary, valid_from__lte=target.month
+        )
+        .exclude(valid_to__lt=target.month)
+        .filter(Q(store__isnull=True) | Q(store_id=target.store_id))
+        .filter(Q(store_kind="") | Q(store_kind=target.store.kind))
+        .order_by("-specificity", "-valid_from")
+    )
+    return plans.first()
+
+
+@dataclass(frozen=True)
+class TargetProgress:
+    target: SalesTarget
+    net_sales: Decimal
+    achievement: Decimal | None  # percent
+    plan: BonusPlan | None
+    projected: BonusResult | None  # the bonus if the month ended with these sales
+    awarded: Decimal | None  # the bonus written by the close (latest revision), if closed
+
+
+def target_progress(*, targets: list[SalesTarget]) -> list[TargetProgress]:
+    """Progress of each target: net sales so far, achievement, bracket and projected bonus."""
+    sales = net_sales_of(targets=targets)
+    awarded = {}
+    for award in BonusAward.objects.filter(target__in=targets).order_by("revision"):
+        awarded[award.target_id] = award.bonus
+    progress = []
+    for target in targets:
+        net = sales.get(target.pk, ZERO)
+        plan = bonus_plan_for(target)
+        projected = None
+        if plan is not None:
+            projected = bonus_compute(
+                net_sales=net, target=target.amount, basis=plan.basis,
+                brackets=brackets_parse(plan.brackets), cap=plan.cap,
+            )  # fmt: skip
+        achievement = (net * 100 / target.amount).quantize(Decimal("0.01"))
+        progress.append(
+            TargetProgress(
+                target=target,
+                net_sales=net,
+                achievement=achievement,
+                plan=plan,
+                projected=projected,
+                awarded=awarded.get(target.pk),
+            )
+        )
+    return progress
+
+
+@dataclass(frozen=True)
+class LeaderRow:
+    key: str
+    label: str
+    net_sales: Decimal
+    target: Decimal
+    achievement: Decimal | None
+    bonus: Decimal
+    points: int
+
+
+def incentive_leaderboard(
+    *, scope: Scope, month: dt.date, group_by: str, brand_id: int | None = None
+) -> list[LeaderRow]:
+    """Stores, regions or brands of the scope ranked by achievement of their store targets.
+
+    Net sales and targets are the store targets' (so each sale counts once);
+    bonus is every bonus written for the month (guides' and stores'), points
+    the guides' balances today.
+    """
+    key_field = {
+        "store": ("store__code", "store__name"),
+        "region": ("store__region__code", "store__region__name"),
+        "brand": ("brand__code", "brand__name"),
+    }[group_by]
+    targets = scope_queryset(SalesTarget.objects.filter(month=month), scope)
+    awards = scope_queryset(BonusAward.objects.filter(month=month), scope)
+    accounts = scope_queryset(PointsAccount.objects.all(), scope, store_field="guide__store")
+    if brand_id is not None:
+        targets = targets.filter(brand_id=brand_id)
+        awards = awards.filter(brand_id=brand_id)
+        accounts = accounts.filter(brand_id=brand_id)
+    store_targets = list(targets.filter(beneficiary=Beneficiary.STORE).select_related("store"))
+    sales = net_sales_of(targets=store_targets)
+    rows: dict[str, dict] = {}
+    labels = dict(targets.values_list(*key_field).distinct())
+
+    def row(key):
+        return rows.setdefault(key, {"net_sales": ZERO, "target": ZERO, "bonus": ZERO, "points": 0})
+
+    keyed = dict(targets.filter(beneficiary=Beneficiary.STORE).values_list("pk", key_field[0]))
+    for target in store_targets:
+        entry = row(keyed[target.pk])
+        entry["net_sales"] += sales[target.pk]
+        entry["target"] += target.amount
+    account_field = {
+        "store": "guide__store__code",
+        "region": "guide__store__region__code",
+        "brand": "brand__code",
+    }[group_by]
+    for key, bonus in _latest_bonus_by(awards, key_field[0]):
+        row(key)["bonus"] += bonus
+    for key, points in accounts.values_list(account_field).annotate(total=Sum("balance")):
+        row(key)["points"] += points or 0
+    result = []
+    for key, values in rows.items():
+        achievement = None
+        if values["target"] > 0:
+            achievement = (values["net_sales"] * 100 / values["target"]).quantize(Decimal("0.01"))
+        result.append(
+            LeaderRow(
+                key=key or "",
+                label=labels.get(key, key) or "",
+                net_sales=values["net_sales"],
+                target=values["target"],
+                achievement=achievement,
+                bonus=values["bonus"],
+                points=values["points"],
+            )
+        )
+    result.sort(key=lambda r: (r.achievement is None, -(r.achievement or 0), r.key))
+    return result
+
+
+def _latest_bonus_by(awards: QuerySet[BonusAward], key: str):
+    """(key, bonus booked) per group: the revisions' amounts add up to the latest bonus."""
+    for group, total in awards.values_list(key).annotate(total=Sum("amount")).order_by():
+        yield group, money_from_db(total)
