@@ -339,6 +339,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a field named "kind": each choice set gets its own
+    # schema name rather than a numbered one (and `check --deploy` stays clean).
+    "ENUM_NAME_OVERRIDES": {
+        "StoreKindEnum": "apps.stores.models.Store.Kind",
+        "EntryKindEnum": "apps.commissions.models.EntryKind",
+        "FollowUpKindEnum": "apps.engagement.models.FollowUpKind",
+        "PointsMovementKindEnum": "apps.incentives.models.PointsMovement.Kind",
+    },
 }
 
 # CELERY
