@@ -1,11 +1,13 @@
-"""The admin of users, groups, API tokens, login sessions, the outbox and heartbeats."""
+"""The admin of users, groups, API tokens, login sessions, the outbox, parked messages and
+heartbeats."""
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group, User
-from django.utils.translation import gettext
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext_lazy as _
 from rest_framework.authtoken.admin import TokenAdmin as BaseTokenAdmin
 from rest_framework.authtoken.models import TokenProxy
@@ -15,6 +17,7 @@ from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationFo
 from apps.core import webhooks
 from apps.core.admin_scoping import ReadOnlyAdminMixin
 from apps.core.models import (
+    DeadLetter,
     Heartbeat,
     OutboxMessage,
     UserSession,
@@ -24,6 +27,7 @@ from apps.core.models import (
     WebhookEventType,
 )
 from apps.core.roles import Role, user_has_role
+from apps.core.services import dead_letter_discard, dead_letter_retry
 
 admin.site.unregister(User)
 admin.site.unregister(Group)
@@ -212,3 +216,46 @@ class WebhookDeliveryAdmin(HQOnlyAdminMixin, ModelAdmin):
 
     def has_send_again_permission(self, request):
         return self._is_hq(request)
+
+
+@admin.register(DeadLetter)
+class DeadLetterAdmin(ReadOnlyAdminMixin, ModelAdmin):
+    """Messages that killed their worker too often: HQ retries (once fixed) or discards them."""
+
+    list_display = ["task", "args", "queue", "deliveries", "status", "parked_at", "resolved_by"]
+    list_filter = ["status", "task"]
+    list_select_related = ["resolved_by"]
+    fields = ["task", "task_id", "args", "kwargs", "queue", "deliveries", "error", "status",
+              "parked_at", "resolved_at", "resolved_by"]  # fmt: skip
+    readonly_fields = fields
+    date_hierarchy = "parked_at"
+    actions = ["retry", "discard"]
+
+    def has_resolve_permission(self, request) -> bool:
+        return request.user.has_perm("core.resolve_deadletter")
+
+    @admin.action(description=gettext_lazy("Retry: send the message again"),
+                  permissions=["resolve"])  # fmt: skip
+    def retry(self, request, queryset):
+        self._resolve(
+            request, queryset, dead_letter_retry, gettext("%(count)d message(s) sent again.")
+        )
+
+    @admin.action(description=gettext_lazy("Discard: never run the message"),
+                  permissions=["resolve"])  # fmt: skip
+    def discard(self, request, queryset):
+        self._resolve(
+            request, queryset, dead_letter_discard, gettext("%(count)d message(s) discarded.")
+        )
+
+    def _resolve(self, request, queryset, service, done_text: str) -> None:
+        done = 0
+        for pk in queryset.values_list("pk", flat=True):
+            try:
+                service(dead_letter_id=pk, actor=request.user)
+            except ValidationError as error:
+                messages.error(request, f"{pk}: {' '.join(error.messages)}")
+            else:
+                done += 1
+        if done:
+            messages.success(request, done_text % {"count": done})

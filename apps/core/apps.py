@@ -44,3 +44,6 @@ class CoreConfig(AppConfig):
         from apps.core.lookup_cache import token_cache_connect
 
         token_cache_connect()
+        # Connects the task metrics and the request id's way into task messages,
+        # in workers too, where no middleware ever imports it.
+        from apps.core import observability  # noqa: F401

@@ -1,4 +1,5 @@
-"""The ground floor's tables: heartbeats, task messages the broker did not take, sessions."""
+"""The ground floor's tables: heartbeats, task messages the broker did not take or that
+killed their worker, sessions."""
 
 from django.conf import settings
 from django.contrib.sessions.base_session import AbstractBaseSession
@@ -173,3 +174,59 @@ class WebhookDelivery(models.Model):
 
     def __str__(self):
         return f"{self.event} → {self.endpoint}"
+
+
+class DeadLetter(models.Model):
+    """A task message parked after its worker died running it too many times.
+
+    Tasks are acknowledged when they end (``acks_late``), so a message whose
+    worker is killed (out of memory, a crash in a C library) goes back to the
+    queue: one that kills its worker every time would loop forever. Past
+    ``TASK_MAX_DELIVERIES`` deliveries ``apps.core.taskbase`` parks it here
+    instead of running it again; HQ retries it (once the cause is fixed) or
+    discards it, and the row stays as the record of what happened.
+    """
+
+    class Status(models.TextChoices):
+        PARKED = "parked", _("Parked")
+        RETRIED = "retried", _("Retried")
+        DISCARDED = "discarded", _("Discarded")
+
+    task_id = models.CharField(_("task id"), max_length=64, unique=True)
+    task = models.CharField(_("task"), max_length=200)
+    args = models.JSONField(_("arguments"), default=list)
+    kwargs = models.JSONField(_("keyword arguments"), default=dict)
+    queue = models.CharField(_("queue"), max_length=200, blank=True)
+    deliveries = models.PositiveIntegerField(_("deliveries"))
+    error = models.TextField(_("error"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PARKED
+    )
+    parked_at = models.DateTimeField(_("parked at"), auto_now_add=True, db_index=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("resolved by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("parked task message")
+        verbose_name_plural = _("parked task messages")
+        ordering = ["-parked_at"]
+        permissions = [("resolve_deadletter", _("Can retry or discard parked task messages"))]
+        constraints = [
+            models.CheckConstraint(
+                name="core_deadletter_resolved_when_not_parked",
+                condition=(
+                    models.Q(status="parked", resolved_at__isnull=True)
+                    | (~models.Q(status="parked") & models.Q(resolved_at__isnull=False))
+                ),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.task}{tuple(self.args)!r} [{self.task_id}]"

@@ -156,7 +156,10 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         body.is_valid(raise_exception=True)
         guide = body.validated_data["guide"]
         is_hq = user_has_role(request.user, Role.HQ_OPS)
-        if not (is_hq or guide.store_id in self._scope().store_ids):
+        in_scope = self._scope().covers_store(
+            store_id=guide.store_id, region_id=guide.store.region_id
+        )
+        if not (is_hq or in_scope):
             raise PermissionDenied(
                 _("Only HQ, or a manager of the guide's store, can move members.")
             )

@@ -13,6 +13,7 @@ from apps.core.roles import Role, user_has_role
 from apps.core.scoping import Scope, scope_queryset
 from apps.core.webhooks import webhook_endpoints_disabled
 from apps.customers.models import Membership
+from apps.dashboards.health import job_health
 from apps.engagement.selectors import follow_up_completion
 from apps.stores.models import Store
 
@@ -110,4 +111,5 @@ def hq_dashboard_context(user, *, today: dt.date | None = None) -> dict | None:
         ),
         "stores": store_ranking(scope=Scope(everything=True, masks_phones=False), today=today),
         "webhooks_disabled": webhook_endpoints_disabled(),
+        "jobs": job_health(),
     }

@@ -12,7 +12,7 @@ from apps.core.money import ZERO, money_from_db
 from apps.core.scoping import Scope, scope_queryset
 from apps.incentives.brackets import BonusResult, bonus_compute, brackets_parse
 from apps.incentives.models import BonusAward, BonusPlan, PointsAccount, SalesTarget
-from apps.stores.models import Brand
+from apps.stores.models import Brand, Store
 
 
 def month_last_day(month: dt.date) -> dt.date:
@@ -36,8 +36,9 @@ def bonus_plan_list(*, scope: Scope) -> QuerySet[BonusPlan]:
 
 
 def _store_ids(scope: Scope):
-    if scope.store_ids:
-        return list(scope.store_ids)
+    if scope.region_ids or scope.store_ids:
+        # A subquery over the scope's regions: never a list of every store id.
+        return scope_queryset(Store.objects.all(), scope, store_field="pk").values("pk")
     if scope.guide_id is not None:
         from apps.guides.models import Guide
 
