@@ -11,13 +11,14 @@ export PATH := $(abspath $(BIN)):$(PATH)
 .PHONY: run test install migrate lint format bench clean
 
 ## run: install, then config.supervisor: the embedded Redis (unless CELERY_BROKER_URL is
-## set), migrate, collectstatic and seed demo data, then web + worker + beat until Ctrl-C
+## set), migrate, collectstatic and seed demo data, then web, the three worker groups
+## (Procfile) and beat until Ctrl-C
 run: install
 	exec $(BIN)/python -m config.supervisor \
 		--setup release \
 		--setup "python manage.py collectstatic --noinput --verbosity 0" \
 		--setup "python manage.py seed_demo" \
-		web worker beat
+		web worker worker_ledger worker_settlement beat
 
 ## test: create the environment if missing and run the whole suite
 test: install

@@ -18,7 +18,19 @@ from apps.guides.views import GuideViewSet
 from apps.incentives.views import BonusPlanViewSet, PointsAccountViewSet, SalesTargetViewSet
 from apps.stores.views import BrandViewSet, RegionViewSet, StoreViewSet
 
-router = DefaultRouter()
+
+class Router(DefaultRouter):
+    """DRF's router, whose API root also lists the endpoints that are not viewsets."""
+
+    extra_root_entries = {"reports/commissions": "report-commissions", "me": "me"}
+
+    def get_api_root_view(self, api_urls=None):
+        view = super().get_api_root_view(api_urls)
+        view.view_initkwargs["api_root_dict"].update(self.extra_root_entries)
+        return view
+
+
+router = Router()
 router.register("brands", BrandViewSet, basename="brand")
 router.register("regions", RegionViewSet, basename="region")
 router.register("stores", StoreViewSet, basename="store")

@@ -1,6 +1,8 @@
 """``make run``: the embedded Redis, the setup commands, then the Procfile's processes.
 
-    python -m config.supervisor [--setup COMMAND]... [PROCESS ...]   (default: web worker beat)
+    python -m config.supervisor [--setup COMMAND]... [PROCESS ...]
+
+(default: web, the three worker groups, beat)
 
 Why not honcho: it stops every process when one exits, and on stop it signals
 the shell it started a process through rather than the process itself, so a
@@ -19,12 +21,15 @@ went on consuming beside the next run's worker. Here:
   queue), SIGKILL to every group left after ``COLD_SHUTDOWN_SECONDS`` more.
   Redis stops last, once everything the others acknowledged or handed back
   is in it. A second signal skips the waiting.
-- With the embedded Redis (no ``CELERY_BROKER_URL``) the supervised worker is
-  the broker's only consumer, so a message it held when it died (tasks are
-  ``acks_late``: kombu keeps it as unacknowledged until the visibility
-  timeout, 35 minutes) is handed back to the queue before the next worker
-  starts. Against an external Redis other workers may share the queue, so
-  such a message waits for the visibility timeout as in production.
+- With the embedded Redis (no ``CELERY_BROKER_URL``) the supervised workers
+  are the broker's only consumers, so a message a worker held when it died
+  (tasks are ``acks_late``: kombu keeps it as unacknowledged until the
+  visibility timeout, 35 minutes) is handed back to its queue before the
+  next worker starts, provided no running worker consumes that queue (the
+  worker groups' ``--queues`` do not overlap: a live worker's message is
+  never handed out twice). Against an external Redis other workers may
+  share the queue, so such a message waits for the visibility timeout as in
+  production.
 
 Commands come from the ``Procfile`` (with ``${VAR:-default}`` expanded), so
 they are the ones a platform running the Procfile uses. Each process's pid is
@@ -53,7 +58,7 @@ from pathlib import Path
 from config.embedded_redis import SUPERVISED_ENV, EmbeddedRedis
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_PROCESSES = ("web", "worker", "beat")
+DEFAULT_PROCESSES = ("web", "worker", "worker_ledger", "worker_settlement", "beat")
 
 # SIGTERM to SIGQUIT (workers) and from there to SIGKILL: the two add up to
 # what a stop may take, well inside the 15 s a process manager usually grants.
@@ -101,22 +106,47 @@ def procfile_commands(path: Path, environ: dict) -> dict[str, list[str]]:
     return commands
 
 
-def requeue_unacknowledged(broker_url: str) -> int:
-    """Hand every unacknowledged message back to its queue; return how many.
+def requeue_unacknowledged(broker_url: str, *, keep_queues: set[str] | None = None) -> int:
+    """Hand unacknowledged messages back to their queues; return how many.
 
-    Only safe while no worker consumes: a live worker's messages would run twice.
+    Messages of ``keep_queues`` (the queues a running worker consumes) stay:
+    that worker may be running them. ``None`` keeps nothing back, which is
+    only safe while no worker consumes at all.
     """
     from kombu import Connection  # only the embedded path needs kombu here
+    from kombu.utils.json import loads
 
     with Connection(broker_url) as connection:
         channel = connection.default_channel
         client = channel.client
-        tags = client.hkeys(channel.unacked_key)
-        for tag in tags:
+        restored = 0
+        for tag, entry in client.hgetall(channel.unacked_key).items():
+            if keep_queues:
+                # kombu's entry: [message, exchange, routing key]; the default
+                # exchange routes by the queue's name.
+                _message, _exchange, routing_key = loads(entry)
+                if routing_key in keep_queues:
+                    continue
             # kombu's own restore: back onto the queue (its consuming end) in
             # one transaction with the removal from the unacknowledged hash.
             channel.qos.restore_by_tag(tag, client=client)
-        return len(tags)
+            restored += 1
+        return restored
+
+
+def worker_queues(argv: list[str]) -> set[str] | None:
+    """Return the queues a ``celery worker`` command line consumes; None for every queue."""
+    for index, arg in enumerate(argv):
+        if arg in ("--queues", "-Q") and index + 1 < len(argv):
+            value = argv[index + 1]
+        elif arg.startswith("--queues="):
+            value = arg.removeprefix("--queues=")
+        elif arg.startswith("-Q"):
+            value = arg.removeprefix("-Q")
+        else:
+            continue
+        return {queue for queue in value.split(",") if queue}
+    return None
 
 
 @dataclass
@@ -297,18 +327,26 @@ class Supervisor:
                     "system", f"{child.name} {self._describe_exit(child)}; restarting in {delay} s"
                 )
                 if child.is_worker:
-                    self._requeue_if_no_worker()
+                    self._requeue_orphaned()
             if child.restart_at is not None and now >= child.restart_at:
                 if child is self.redis:
                     self._start_redis()
                 else:
                     self._start(child)
 
-    def _requeue_if_no_worker(self) -> None:
-        if not self.embedded or any(c.running for c in self.children if c.is_worker):
+    def _requeue_orphaned(self) -> None:
+        """Hand back the unacknowledged messages of queues no running worker consumes."""
+        if not self.embedded:
             return
+        keep: set[str] = set()
+        for child in self.children:
+            if child.is_worker and child.running:
+                queues = worker_queues(child.argv)
+                if queues is None:  # it consumes everything: nothing is orphaned
+                    return
+                keep |= queues
         try:
-            count = requeue_unacknowledged(self.embedded.broker_url)
+            count = requeue_unacknowledged(self.embedded.broker_url, keep_queues=keep or None)
         except Exception as error:  # a restart or a stop must not wait on this
             self.say("system", f"could not hand back unacknowledged messages: {error!r}")
             return
@@ -380,7 +418,7 @@ class Supervisor:
             # After a warm or cold shutdown nothing is left unacknowledged;
             # after a SIGKILL, what the worker held goes back now, so it is
             # in the append-only file as queued work for the next run.
-            self._requeue_if_no_worker()
+            self._requeue_orphaned()
             self._stop([self.redis], grace=REDIS_STOP_SECONDS)
         self._pump(0)
 
@@ -408,13 +446,22 @@ class Supervisor:
             self.say("system", "stopped")
             lock.close()
 
+    def _metrics_files_clear(self) -> None:
+        # prometheus-client's multiprocess files of the previous run's processes
+        # (see apps.core.observability): a new run counts from zero.
+        folder = Path(self.environ.get("PROMETHEUS_MULTIPROC_DIR") or self.var / "prometheus")
+        for path in folder.glob("*.db"):
+            with contextlib.suppress(OSError):
+                path.unlink()
+
     def _run(self) -> int:
+        self._metrics_files_clear()
         if self.embedded:
             self.say("system", f"embedded Redis on {self.embedded.socket_path}")
             self._start_redis()
             # Messages a worker of an earlier run held when it was killed
             # (with its supervisor, say) are in the append-only file.
-            self._requeue_if_no_worker()
+            self._requeue_orphaned()
         for argv in self.setup:
             if self.stop_requested:
                 return 0

@@ -10,6 +10,7 @@ from drf_spectacular.views import (
 
 from apps.commissions.admin_views import commission_report_view
 from apps.core.views import health
+from apps.dashboards.metrics import metrics_view
 from apps.guides.login_views import StaffSetPasswordView
 from apps.recruiting import views as recruiting_views
 
@@ -21,6 +22,7 @@ handler500 = "apps.core.views.server_error"
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("health/", health, name="health"),
+    path("metrics", metrics_view, name="metrics"),
     path("i18n/", include("django.conf.urls.i18n")),
     path(
         f"{settings.ADMIN_URL}commissions/report/",

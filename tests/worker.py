@@ -14,6 +14,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
+from apps.core.queues import QUEUES
 from config.celery_app import app as celery_app
 from config.embedded_redis import EmbeddedRedisUnavailable, server_binary
 
@@ -91,20 +92,29 @@ class Worker:
     """One ``celery worker`` process (and its pool) consuming ``queue``; can be killed and started
     again on the same queue, as an operator restarts a crashed worker.
 
+    It also consumes the routed queues (``apps.core.queues``) named ``kinds``
+    (default: all of them) under the private ``prefix`` (default:
+    ``"<queue>."``), and the tasks it queues itself go there too. Workers
+    given one prefix and different kinds are a test's worker groups.
+
     ``patches`` sets module constants in the worker before it starts (for
     example a smaller batch size, so a test sees several batches with a few
     hundred rows); ``env`` adds environment variables.
     """
 
     def __init__(self, queue: str, *, concurrency: int, pool: str, broker_url: str,
-                 env: dict | None = None, patches: dict | None = None):  # fmt: skip
+                 env: dict | None = None, patches: dict | None = None,
+                 prefix: str | None = None, kinds: tuple[str, ...] = QUEUES):  # fmt: skip
         self.queue, self.concurrency, self.pool = queue, concurrency, pool
+        self.prefix = prefix or f"{queue}."
+        self.queues = [queue, *(f"{self.prefix}{kind}" for kind in kinds)]
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings.test",
             "DATABASE_URL": _database_url(),
             "CELERY_BROKER_URL": broker_url,
             "TEST_WORKER_PATCHES": json.dumps(patches or {}),
+            "TEST_TASK_QUEUE_PREFIX": self.prefix,
             **(env or {}),
         }
         self.process: subprocess.Popen | None = None
@@ -118,19 +128,27 @@ class Worker:
         return self.log_path.read_text()
 
     def start(self) -> None:
+        self.spawn()
+        self.wait_until_ready()
+
+    def wait_until_ready(self) -> None:
+        _wait_until_ready(self.process, self.log_path)
+
+    def spawn(self) -> None:
+        """Start the process without waiting for it to be ready (to boot several at once)."""
         self.starts += 1
         self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in _reap
         self.process = subprocess.Popen(
             [
                 sys.executable, "-m", "tests.worker_boot", "-A", "config", "worker",
-                "--queues", self.queue, "--pool", self.pool,
+                "--queues", ",".join(self.queues), "--pool", self.pool,
+                "--hostname", f"{self.queue}@%h",
                 "--concurrency", str(self.concurrency),
                 "--without-gossip", "--without-mingle", "--without-heartbeat",
                 "--loglevel", "info",
             ],
             cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
         )  # fmt: skip
-        _wait_until_ready(self.process, self.log_path)
 
     def pool_pids(self) -> list[int]:
         """Return the pids of the worker's pool processes (the ones that run tasks)."""
@@ -185,17 +203,34 @@ def celery_worker(
         f"test-{uuid.uuid4().hex[:12]}", concurrency=concurrency, pool=pool,
         broker_url=broker_url, env=env, patches=patches,
     )  # fmt: skip
-    previous = (celery_app.conf.task_always_eager, celery_app.conf.task_default_queue)
-    celery_app.conf.task_always_eager = False
-    celery_app.conf.task_default_queue = worker.queue
     try:
-        with publishing_to(broker_url):
+        with publishing_to(broker_url), sending_to(worker.prefix, default_queue=worker.queue):
             if start:
                 worker.start()
             yield worker
     finally:
-        celery_app.conf.task_always_eager, celery_app.conf.task_default_queue = previous
         worker.stop()
+
+
+@contextmanager
+def sending_to(prefix: str, *, default_queue: str):
+    """Make the test process send tasks, not run them, to the queues under ``prefix``."""
+    previous = (
+        celery_app.conf.task_always_eager,
+        celery_app.conf.task_default_queue,
+        settings.TASK_QUEUE_PREFIX,
+    )
+    celery_app.conf.task_always_eager = False
+    celery_app.conf.task_default_queue = default_queue
+    settings.TASK_QUEUE_PREFIX = prefix
+    try:
+        yield
+    finally:
+        (
+            celery_app.conf.task_always_eager,
+            celery_app.conf.task_default_queue,
+            settings.TASK_QUEUE_PREFIX,
+        ) = previous
 
 
 class Beat:

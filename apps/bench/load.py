@@ -1,8 +1,8 @@
 """Load the running system over HTTP: member sign-ups and T+0 orders, then the drain.
 
 Starts the stack of ``make run`` (``config.supervisor``: gunicorn with 2
-workers and a Celery worker with 2 pool processes, on the embedded Redis
-unless ``CELERY_BROKER_URL`` is set) on loopback against the configured
+workers, the sign-ups' and the ledger's Celery workers with 2 pool processes
+each, on the embedded Redis unless ``CELERY_BROKER_URL`` is set) on loopback against the configured
 database, sends a mix of member sign-ups
 (``POST /api/v1/members/``) and paid orders (``POST /api/v1/orders/``, of a
 brand whose settlement terms are T+0) for a bounded time, then waits until the
@@ -302,12 +302,17 @@ def run(
         "BENCH_ANCHOR_ENDPOINT": "true",
     }
     # The stack of `make run` (config.supervisor: the embedded Redis unless
-    # CELERY_BROKER_URL is set, then the Procfile's web and worker), which
-    # restarts a worker that dies.
+    # CELERY_BROKER_URL is set, then the Procfile's web, the sign-ups' worker
+    # and the ledger's), which restarts a worker that dies.
     env.update(PORT=str(port), WEB_CONCURRENCY=str(web_workers),
-               CELERY_CONCURRENCY=str(celery_workers))  # fmt: skip
+               CELERY_CONCURRENCY=str(celery_workers),
+               CELERY_LEDGER_CONCURRENCY=str(celery_workers))  # fmt: skip
     processes = [
-        _start([sys.executable, "-m", "config.supervisor", "web", "worker"], env, "load-stack.log")
+        _start(
+            [sys.executable, "-m", "config.supervisor", "web", "worker", "worker_ledger"],
+            env,
+            "load-stack.log",
+        )
     ]
     try:
         _wait_for_port(port, timeout=STACK_START_SECONDS)

@@ -9,8 +9,46 @@ from apps.commissions import reports
 from apps.commissions.selectors import EntryStatus
 from apps.commissions.serializers import CommissionReportQuerySerializer
 from apps.commissions.views import commission_report_answer
+from apps.core.scoping import scope_for_request, scope_queryset
+from apps.guides.models import Guide
+from apps.stores.models import Brand, Region, Store
 
 ROWS_SHOWN = 500  # the page shows this many groups; the exports carry every one
+# Grouped by region, store, guide or brand, the page first shows the groups
+# earning most, so that a few hundred stores do not make a page metres long;
+# "show all" lists them all (up to ROWS_SHOWN) in their usual order.
+TOP_GROUPS = 20
+RANKED_GROUPINGS = {
+    reports.Grouping.REGION, reports.Grouping.STORE, reports.Grouping.GUIDE,
+    reports.Grouping.BRAND,
+}  # fmt: skip
+
+
+# Pickers offer at most this many codes each: a region manager's stores fit,
+# HQ's 200,000 stores do not (the field still takes any code typed in).
+PICKER_LIMIT = 1000
+
+
+def _picker(rows) -> list[tuple[str, str]]:
+    options = list(rows[: PICKER_LIMIT + 1])
+    return [] if len(options) > PICKER_LIMIT else options
+
+
+def report_pickers(request) -> dict[str, list[tuple[str, str]]]:
+    """Return (code, name) choices for the brand, region, store and guide fields."""
+    scope = scope_for_request(request)
+    stores = scope_queryset(
+        Store.objects.filter(is_active=True), scope, store_field="pk", guide_field="guides"
+    )
+    guides = scope_queryset(
+        Guide.objects.filter(is_active=True), scope, store_field="store", guide_field="pk"
+    )
+    return {
+        "brands": _picker(Brand.objects.order_by("code").values_list("code", "name")),
+        "regions": _picker(Region.objects.order_by("code").values_list("code", "name")),
+        "stores": _picker(stores.order_by("code").values_list("code", "name")),
+        "guides": _picker(guides.order_by("employee_no").values_list("employee_no", "name")),
+    }
 
 
 def commission_report_view(request):
@@ -26,6 +64,7 @@ def commission_report_view(request):
         "statuses": EntryStatus.choices,
         "params": params,
         "errors": {},
+        "pickers": report_pickers(request),
     }
     if not query.is_valid():
         context["errors"] = {
@@ -36,15 +75,27 @@ def commission_report_view(request):
     if not isinstance(answer, dict):
         return answer
     rows = answer["rows"]
-    shown = rows[:ROWS_SHOWN]
+    top_only = (
+        answer["group_by"] in RANKED_GROUPINGS
+        and request.GET.get("show") != "all"
+        and len(rows) > TOP_GROUPS
+    )
+    if top_only:
+        shown = sorted(rows, key=lambda row: abs(row["amount"]), reverse=True)[:TOP_GROUPS]
+    else:
+        shown = rows[:ROWS_SHOWN]
     highest = max((abs(row["amount"]) for row in shown), default=0)
     for row in shown:
         row["width"] = int(abs(row["amount"]) * 100 / highest) if highest else 0
     query_string = request.GET.copy()
     query_string.pop("export", None)
+    query_string.pop("show", None)
     context.update(
         rows=shown,
-        more_rows=len(rows) > ROWS_SHOWN,
+        top_only=top_only,
+        top_groups=TOP_GROUPS,
+        group_count=len(rows),
+        more_rows=not top_only and len(rows) > ROWS_SHOWN,
         totals=answer["totals"],
         group_by=answer["group_by"],
         query_string=query_string.urlencode(),

@@ -2,8 +2,9 @@
 
 import django_filters
 
-from apps.commissions.models import CommissionEntry, Settlement
+from apps.commissions.models import CommissionEntry, Order, Settlement
 from apps.commissions.selectors import EntryStatus, entries_with_status
+from apps.core.filters import PhoneFilter
 
 
 class CommissionEntryFilter(django_filters.FilterSet):
@@ -11,8 +12,6 @@ class CommissionEntryFilter(django_filters.FilterSet):
     store = django_filters.CharFilter(field_name="store__code")
     guide = django_filters.CharFilter(field_name="guide__employee_no")
     status = django_filters.ChoiceFilter(choices=EntryStatus.choices, method="filter_status")
-    business_date_from = django_filters.DateFilter(field_name="business_date", lookup_expr="gte")
-    business_date_to = django_filters.DateFilter(field_name="business_date", lookup_expr="lte")
 
     class Meta:
         model = CommissionEntry
@@ -22,12 +21,27 @@ class CommissionEntryFilter(django_filters.FilterSet):
         return entries_with_status(queryset, value)
 
 
+class OrderFilter(django_filters.FilterSet):
+    brand = django_filters.CharFilter(field_name="brand__code", label="Brand code")
+    store = django_filters.CharFilter(field_name="store__code", label="Store code")
+    guide = django_filters.CharFilter(
+        field_name="attributed_guide__employee_no",
+        label="Employee no. of the guide credited with the order",
+    )
+    phone = PhoneFilter(
+        field_name="member_phone",
+        label="The member's full mobile number (+86, spaces and dashes allowed)",
+    )
+
+    class Meta:
+        model = Order
+        fields = ["brand", "store", "guide", "phone", "attribution_reason"]
+
+
 class SettlementFilter(django_filters.FilterSet):
     brand = django_filters.CharFilter(field_name="brand__code")
     store = django_filters.CharFilter(field_name="store__code")
     guide = django_filters.CharFilter(field_name="guide__employee_no")
-    period_from = django_filters.DateFilter(field_name="period_end", lookup_expr="gte")
-    period_to = django_filters.DateFilter(field_name="period_start", lookup_expr="lte")
 
     class Meta:
         model = Settlement

@@ -819,6 +819,10 @@ class CommissionEntry(models.Model):
             models.Index(
                 fields=["guide"], condition=Q(guide__isnull=False), name="entry_guide_idx"
             ),
+            # The lists' order (Meta.ordering): a first page reads the newest
+            # entries off this index instead of sorting the whole ledger
+            # (4.1 s → 0.16 s for HQ over 500,000 entries, docs/benchmarks.md).
+            models.Index(fields=["-business_date", "-id"], name="entry_newest_idx"),
         ]
 
     def __str__(self):

@@ -14,12 +14,12 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.db.models import Count, F, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils.translation import gettext_lazy as _
 
-from apps.commissions.models import CommissionEntry
+from apps.commissions.models import Beneficiary, CommissionEntry, EntryKind
 from apps.commissions.selectors import entries_with_status
 from apps.core.exports import csv_response, xlsx_response
 from apps.core.money import ZERO, money_from_db
@@ -30,6 +30,7 @@ from apps.stores.models import Brand, Region, Store
 from apps.stores.selectors import region_descendant_ids
 
 EXPORT_CHUNK_SIZE = 2000  # rows fetched per round trip of the server-side cursor
+STORE_SHARES_LABEL = _("Stores' shares (no guide)")
 
 
 class Grouping:
@@ -65,6 +66,30 @@ _GROUP_LABELS = {
     Grouping.GUIDE: (Guide, "employee_no", "name"),
     Grouping.BRAND: (Brand, "code", "name"),
 }
+
+
+# A sale writes a store entry and, when a guide is credited, a guide entry,
+# both carrying the sale's amount as their base: summing every base counts a
+# sale twice. Sales are read from one side only: the store's entries (every
+# sale has one), or, grouped by guide, each guide's own entries (the sales
+# credited to them), the stores' shares row then holding every sale.
+_SALE_KINDS = [EntryKind.ORDER, EntryKind.REFUND]
+_STORE_SALES = Q(beneficiary=Beneficiary.STORE, kind__in=_SALE_KINDS)
+_GUIDE_SALES = Q(beneficiary=Beneficiary.GUIDE, kind__in=[*_SALE_KINDS, EntryKind.BOUND_GUIDE_LATE])
+REPORT_SUMS = ["sales", "store_commission", "guide_commission", "amount"]
+
+
+def _sums(group_by: str) -> dict:
+    sales = _STORE_SALES
+    if group_by == Grouping.GUIDE:
+        sales = _GUIDE_SALES | (Q(guide__isnull=True) & _STORE_SALES)
+    return {
+        "entries": Count("pk"),
+        "sales": Sum("base_amount", filter=sales),
+        "store_commission": Sum("amount", filter=Q(beneficiary=Beneficiary.STORE)),
+        "guide_commission": Sum("amount", filter=Q(beneficiary=Beneficiary.GUIDE)),
+        "amount": Sum("amount"),
+    }
 
 
 @dataclass(frozen=True)
@@ -127,38 +152,43 @@ def commission_report_rows(*, scope: Scope, filters: ReportFilters) -> GroupedRe
     rows = (
         entries.annotate(group=group)
         .values("group")
-        .annotate(entries=Count("pk"), base_amount=Sum("base_amount"), amount=Sum("amount"))
+        .annotate(**_sums(filters.group_by))
         .order_by(F("group").asc(nulls_first=True))
     )
     return GroupedReport(rows=rows, group_by=filters.group_by)
 
 
 def commission_report_totals(*, scope: Scope, filters: ReportFilters) -> dict:
-    """Return the totals row: entries, base_amount and amount over every filtered entry."""
+    """Return the totals row: entries, sales and commissions over every filtered entry."""
     totals = commission_report_entries(scope=scope, filters=filters).aggregate(
-        entries=Count("pk"), base_amount=Sum("base_amount"), amount=Sum("amount")
+        **_sums(Grouping.STORE)
     )
-    return {
-        "entries": totals["entries"],
-        "base_amount": money_from_db(totals["base_amount"]),
-        "amount": money_from_db(totals["amount"]),
+    return {"entries": totals["entries"]} | {
+        name: money_from_db(totals[name]) for name in REPORT_SUMS
     }
 
 
 class TotalsRow:
-    """The totals row, added up from grouped rows as they pass."""
+    """The totals row, added up from grouped rows as they pass.
 
-    def __init__(self):
-        self.entries, self.base_amount, self.amount = 0, ZERO, ZERO
+    Grouped by guide, the guides' sales are also in the stores' shares row
+    (``key`` empty): only that row's sales count towards the total.
+    """
+
+    def __init__(self, group_by: str = Grouping.STORE):
+        self.group_by = group_by
+        self.entries, self.sums = 0, dict.fromkeys(REPORT_SUMS, ZERO)
 
     def add(self, row: dict) -> dict:
         self.entries += row["entries"]
-        self.base_amount += row["base_amount"]
-        self.amount += row["amount"]
+        for name in REPORT_SUMS:
+            if name == "sales" and self.group_by == Grouping.GUIDE and row["key"]:
+                continue
+            self.sums[name] += row[name]
         return row
 
     def as_dict(self) -> dict:
-        return {"entries": self.entries, "base_amount": self.base_amount, "amount": self.amount}
+        return {"entries": self.entries, **self.sums}
 
 
 def can_read_commission_report(user) -> bool:
@@ -184,13 +214,13 @@ def commission_report(*, scope: Scope, filters: ReportFilters, export: str | Non
 
 def report_with_totals(report: GroupedReport) -> tuple[list[dict], dict]:
     """Return the labelled grouped rows and their totals row."""
-    totals = TotalsRow()
+    totals = TotalsRow(report.group_by)
     rows = [totals.add(row) for row in _labelled(report, report.rows)]
     return rows, totals.as_dict()
 
 
 def _labelled(report: GroupedReport, rows) -> Iterator[dict]:
-    """Yield rows as key, label, entries, base_amount, amount; one label query per chunk."""
+    """Yield rows as key, label, entries, sales and commissions; one label query per chunk."""
     chunk: list[dict] = []
     for row in rows:
         chunk.append(row)
@@ -215,14 +245,12 @@ def _label_chunk(group_by: str, chunk: list[dict]) -> Iterator[dict]:
             key = label = _as_date(group).strftime("%Y-%m")
         elif group_by == Grouping.DAY:
             key = label = _as_date(group).isoformat()
+        elif group is None:  # grouped by guide: the stores' own entries
+            key, label = "", str(STORE_SHARES_LABEL)
         else:
             key, label = names.get(group, ("", ""))
-        yield {
-            "key": key,
-            "label": label,
-            "entries": row["entries"],
-            "base_amount": money_from_db(row["base_amount"]),
-            "amount": money_from_db(row["amount"]),
+        yield {"key": key, "label": label, "entries": row["entries"]} | {
+            name: money_from_db(row[name]) for name in REPORT_SUMS
         }
 
 
@@ -239,18 +267,18 @@ def iter_report_rows(report: GroupedReport) -> Iterator[dict]:
     yield from _labelled(report, report.rows.iterator(chunk_size=EXPORT_CHUNK_SIZE))
 
 
-EXPORT_HEADER = ["key", "label", "entries", "base_amount", "amount"]
+EXPORT_HEADER = ["key", "label", "entries", *REPORT_SUMS]
 TOTAL_KEY = "TOTAL"
 
 
 def _export_lines(report: GroupedReport) -> Iterator[list]:
-    totals = TotalsRow()
+    totals = TotalsRow(report.group_by)
     yield EXPORT_HEADER
     for row in iter_report_rows(report):
         totals.add(row)
         yield [row[column] for column in EXPORT_HEADER]
     totals = totals.as_dict()
-    yield [TOTAL_KEY, "", totals["entries"], totals["base_amount"], totals["amount"]]
+    yield [TOTAL_KEY, "", totals["entries"], *(totals[name] for name in REPORT_SUMS)]
 
 
 def report_csv_response(report: GroupedReport, *, filename: str) -> StreamingHttpResponse:

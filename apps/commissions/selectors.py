@@ -5,12 +5,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Q, QuerySet, Sum, TextChoices
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, TextChoices
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.commissions.ledger_checks import ledger_checks_run
-from apps.commissions.models import CommissionAdjustment, CommissionEntry, Settlement
+from apps.commissions.models import CommissionAdjustment, CommissionEntry, Order, Settlement
 from apps.commissions.sql.checks import LedgerScope, ledger_checks, ledger_counts
 from apps.core.money import ZERO, from_cents, money_from_db
 from apps.core.scoping import Scope, scope_queryset
@@ -112,7 +113,44 @@ def commission_adjustment_list() -> QuerySet[CommissionAdjustment]:
 
 
 def settlement_list(*, scope: Scope) -> QuerySet[Settlement]:
-    return scope_queryset(Settlement.objects.select_related("guide", "store", "brand"), scope)
+    """Return the settlements ``scope`` may read, each with ``entry_count`` and ``running_total``.
+
+    An open settlement's ``total`` is written when it closes; until then
+    ``running_total`` is the sum of the entries it holds so far.
+    """
+    entries = (
+        CommissionEntry.objects.filter(settlement=OuterRef("pk")).order_by().values("settlement")
+    )
+    return scope_queryset(
+        Settlement.objects.select_related("guide", "store", "brand").annotate(
+            entry_count=Coalesce(Subquery(entries.annotate(n=Count("pk")).values("n")), 0),
+            running_total=Coalesce(Subquery(entries.annotate(s=Sum("amount")).values("s")), ZERO),
+        ),
+        scope,
+    )
+
+
+def order_list(*, scope: Scope) -> QuerySet[Order]:
+    """Return the orders ``scope`` may read: a store's, or those crediting a guide."""
+    return scope_queryset(
+        Order.objects.select_related("brand", "store", "guide", "attributed_guide"),
+        scope,
+        store_field="store",
+        guide_field="attributed_guide",
+    )
+
+
+def order_detail_list(*, scope: Scope) -> QuerySet[Order]:
+    """Return ``order_list`` with each order's lines, refunds and the entries ``scope`` may read."""
+    return order_list(scope=scope).prefetch_related(
+        "lines",
+        "refunds",
+        Prefetch(
+            "entries",
+            queryset=commission_entry_list(scope=scope).order_by("pk"),
+            to_attr="scoped_entries",
+        ),
+    )
 
 
 # The ledger check -------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from apps.commissions.models import (
@@ -19,11 +20,13 @@ from apps.commissions.models import (
 )
 from apps.commissions.reports import Grouping, ReportFilters
 from apps.commissions.selectors import EntryStatus
+from apps.core.api import ChoiceField
 from apps.core.money import (
     MIN_AMOUNT,
     MONEY_DECIMAL_PLACES,
     MONEY_MAX_DIGITS,
 )
+from apps.core.scoping import mask_phone
 from apps.guides.serializers import guide_employee_no_field
 from apps.stores.models import Store
 from apps.stores.serializers import brand_code_field, region_code_field, store_code_field
@@ -49,7 +52,7 @@ class AwareDateTimeField(serializers.DateTimeField):
     def to_internal_value(self, value):
         parsed = super().to_internal_value(value)
         if isinstance(value, str) and not _has_offset(value):
-            raise serializers.ValidationError("Give the time with its UTC offset, e.g. +08:00.")
+            raise serializers.ValidationError(_("Give the time with its UTC offset, e.g. +08:00."))
         return parsed
 
 
@@ -61,13 +64,19 @@ def _has_offset(value: str) -> bool:
 
 
 class OrderLineInputSerializer(serializers.Serializer):
-    sku = serializers.CharField(max_length=64)
-    category = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
-    quantity = serializers.IntegerField(min_value=1, max_value=QUANTITY_MAX)
+    sku = serializers.CharField(max_length=64, help_text="The product's SKU, as the POS knows it.")
+    category = serializers.CharField(
+        max_length=64, required=False, allow_blank=True, default="",
+        help_text="Product category; commission plans may price a category apart.",
+    )  # fmt: skip
+    quantity = serializers.IntegerField(
+        min_value=1, max_value=QUANTITY_MAX, help_text="Units sold, at least 1."
+    )
     amount = serializers.DecimalField(
         max_digits=ORDER_AMOUNT_MAX_DIGITS,
         decimal_places=MONEY_DECIMAL_PLACES,
         min_value=Decimal(0),
+        help_text="The line's amount paid, CNY, a decimal string with 2 places.",
     )
 
 
@@ -77,20 +86,44 @@ def document_number_field(**kwargs) -> serializers.CharField:
 
 
 class OrderInputSerializer(serializers.Serializer):
-    order_no = document_number_field()
-    brand = brand_code_field()
-    store = store_code_field()
-    guide = guide_employee_no_field(required=False, allow_null=True)
-    member_phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
-    amount = amount_field()
-    paid_at = AwareDateTimeField()
-    lines = OrderLineInputSerializer(many=True, required=False)
+    order_no = document_number_field(
+        help_text="Your order number, the idempotency key: the same body again answers 200, "
+        "another body 409. Letters, digits and . _ ~ - : @ ! $ & ' ( ) * + , ; = only."
+    )
+    brand = brand_code_field(help_text="Brand code.")
+    store = store_code_field(help_text="Code of the store that sold; it carries the brand.")
+    guide = guide_employee_no_field(
+        required=False, allow_null=True,
+        help_text="Employee no. of the guide who sold (or whose share link was used); "
+        "they work at the store. Omit when none.",
+    )  # fmt: skip
+    member_phone = serializers.CharField(
+        max_length=32, required=False, allow_blank=True,
+        help_text="The member's mainland mobile number (+86, spaces and dashes allowed); "
+        "ties the order to a membership for attribution. Empty for a walk-in shopper.",
+    )  # fmt: skip
+    amount = amount_field(help_text="Amount paid, CNY, a decimal string with 2 places (> 0).")
+    paid_at = AwareDateTimeField(
+        help_text="When the payment completed, ISO 8601 with its UTC offset "
+        "(2026-03-10T18:30:00+08:00); at most 10 minutes ahead of the server's clock."
+    )
+    lines = OrderLineInputSerializer(
+        many=True, required=False,
+        help_text="The order's lines; their amounts add up to the order's. Without lines the "
+        "whole order is priced as one uncategorised line.",
+    )  # fmt: skip
 
 
 class RefundInputSerializer(serializers.Serializer):
-    refund_no = document_number_field()
-    amount = amount_field()
-    refunded_at = AwareDateTimeField()
+    refund_no = document_number_field(
+        help_text="Your refund number, the idempotency key (same body 200, another body 409)."
+    )
+    amount = amount_field(
+        help_text="Amount refunded, CNY, a decimal string; refunds never exceed the order."
+    )
+    refunded_at = AwareDateTimeField(
+        help_text="When the refund was made, ISO 8601 with its UTC offset; not before the order."
+    )
 
 
 class RefundBatchItemSerializer(RefundInputSerializer):
@@ -100,12 +133,18 @@ class RefundBatchItemSerializer(RefundInputSerializer):
 
 
 class OrderSerializer(serializers.ModelSerializer):
-    brand = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    store = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    guide = serializers.SlugRelatedField(slug_field="employee_no", read_only=True, allow_null=True)
-    attributed_guide = serializers.SlugRelatedField(
-        slug_field="employee_no", read_only=True, allow_null=True
+    brand = serializers.SlugRelatedField(slug_field="code", read_only=True, help_text="Brand code.")
+    store = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, help_text="Code of the store that sold."
     )
+    guide = serializers.SlugRelatedField(
+        slug_field="employee_no", read_only=True, allow_null=True,
+        help_text="The guide named on the order, if any.",
+    )  # fmt: skip
+    attributed_guide = serializers.SlugRelatedField(
+        slug_field="employee_no", read_only=True, allow_null=True,
+        help_text="The guide who earns the guide's share, or null.",
+    )  # fmt: skip
     attribution_note = serializers.CharField(
         source="get_attribution_reason_display",
         read_only=True,
@@ -124,16 +163,54 @@ class OrderSerializer(serializers.ModelSerializer):
             "business_date", "attributed_guide", "attribution_reason", "attribution_note",
             "created_at",
         ]  # fmt: skip
+        extra_kwargs = {
+            "order_no": {"help_text": "The sender's order number (unique)."},
+            "amount": {"help_text": "Amount paid, CNY, a decimal string with 2 places."},
+            "refunded_amount": {"help_text": "Sum of its refunds so far, CNY, a decimal string."},
+            "paid_at": {"help_text": "When the payment completed (ISO 8601, UTC offset)."},
+            "business_date": {
+                "help_text": "Local calendar date of paid_at in the server's time zone "
+                "(Asia/Shanghai by default): the day its entries are dated."
+            },
+            "attribution_reason": {"help_text": "Why attributed_guide earns (or nobody does)."},
+            "created_at": {"help_text": "When the server received the order."},
+        }
+
+
+class OrderLineSerializer(serializers.Serializer):
+    sku = serializers.CharField(help_text="The line's SKU as the sender gave it.")
+    category = serializers.CharField(help_text="Product category; plans may price it apart.")
+    quantity = serializers.IntegerField(help_text="Units sold.")
+    amount = serializers.DecimalField(
+        max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES,
+        help_text="The line's amount in CNY, a decimal string with 2 places.",
+    )  # fmt: skip
+
+
+class OrderListSerializer(OrderSerializer):
+    member_phone = serializers.SerializerMethodField(
+        help_text="The member's mobile number; masked as 138****5678 unless the caller is HQ."
+    )
+
+    class Meta(OrderSerializer.Meta):
+        fields = [*OrderSerializer.Meta.fields, "member_phone"]
+
+    def get_member_phone(self, order) -> str:
+        phone = order.member_phone
+        return mask_phone(phone) if phone and self.context.get("mask_phones", True) else phone
 
 
 class RefundSerializer(serializers.Serializer):
-    refund_no = serializers.CharField()
-    order_no = serializers.CharField(source="order.order_no")
+    refund_no = serializers.CharField(help_text="The sender's refund number (unique).")
+    order_no = serializers.CharField(source="order.order_no", help_text="The order refunded.")
     amount = serializers.DecimalField(
-        max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES
+        max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES,
+        help_text="Amount refunded, CNY, a decimal string with 2 places.",
+    )  # fmt: skip
+    refunded_at = serializers.DateTimeField(help_text="When the refund was made (ISO 8601).")
+    business_date = serializers.DateField(
+        help_text="Local calendar date of refunded_at: the day its clawback entries are dated."
     )
-    refunded_at = serializers.DateTimeField()
-    business_date = serializers.DateField()
 
 
 def rate_input_field(**kwargs) -> serializers.DecimalField:
@@ -156,7 +233,10 @@ class CommissionPlanSerializer(serializers.ModelSerializer):
 
     def validate_store_kind(self, value):
         if value and value not in Store.Kind.values:
-            raise serializers.ValidationError(f"Choose one of {', '.join(Store.Kind.values)}.")
+            raise serializers.ValidationError(
+                _("'%(value)s' is not a store kind. Choose from: %(choices)s.")
+                % {"value": value, "choices": ", ".join(Store.Kind.values)}
+            )
         return value
 
     class Meta:
@@ -173,7 +253,7 @@ class CommissionAdjustmentInputSerializer(serializers.Serializer):
         help_text="Your key for this adjustment: the same body again answers 200, another body 409."
     )
     brand = brand_code_field()
-    beneficiary = serializers.ChoiceField(choices=Beneficiary.choices)
+    beneficiary = ChoiceField(choices=Beneficiary.choices)
     guide = guide_employee_no_field(
         required=False, allow_null=True, help_text="The guide paid (beneficiary guide)."
     )
@@ -264,13 +344,21 @@ class SettlementSerializer(serializers.ModelSerializer):
     brand = serializers.CharField(source="brand.code")
     store = serializers.CharField(source="store.code")
     guide = serializers.CharField(source="guide.employee_no", default=None, allow_null=True)
+    entry_count = serializers.IntegerField(
+        read_only=True, help_text="Ledger entries in the settlement (so far, while open)."
+    )
+    running_total = serializers.DecimalField(
+        max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES, read_only=True,
+        help_text="Sum of its entries so far in CNY, a decimal string; while the settlement is "
+        "open, total stays 0.00 and this is what it holds. Once closed, equal to entries_total.",
+    )  # fmt: skip
 
     class Meta:
         model = Settlement
         fields = [
             "id", "beneficiary", "guide", "store", "brand", "mode", "period_start", "period_end",
-            "source_ref", "entries_total", "carried_forward", "total", "status", "payout_ref",
-            "paid_at", "created_at",
+            "source_ref", "entry_count", "running_total", "entries_total", "carried_forward",
+            "total", "status", "payout_ref", "paid_at", "created_at",
         ]  # fmt: skip
 
 
@@ -290,16 +378,16 @@ class CommissionReportQuerySerializer(serializers.Serializer):
     )
     store = store_code_field(required=False)
     guide = guide_employee_no_field(required=False)
-    status = serializers.ChoiceField(choices=EntryStatus.values, required=False)
-    group_by = serializers.ChoiceField(
+    status = ChoiceField(choices=EntryStatus.values, required=False)
+    group_by = ChoiceField(
         choices=[choice for choice, _label in Grouping.CHOICES], default=Grouping.STORE
     )
-    export = serializers.ChoiceField(choices=["csv", "xlsx"], required=False)
+    export = ChoiceField(choices=["csv", "xlsx"], required=False)
 
     def validate(self, attrs):
         date_from, date_to = attrs.get("date_from"), attrs.get("date_to")
         if date_from and date_to and date_from > date_to:
-            raise serializers.ValidationError({"date_to": "Must not be before date_from."})
+            raise serializers.ValidationError({"date_to": _("date_to is before date_from.")})
         return attrs
 
     def report_filters(self) -> ReportFilters:
@@ -316,25 +404,49 @@ class CommissionReportQuerySerializer(serializers.Serializer):
         )
 
 
-def _money_sum_field() -> serializers.DecimalField:
+def _money_sum_field(**kwargs) -> serializers.DecimalField:
     # No cap on the digits of a sum: DRF fails the whole answer (a 500) on a
     # value wider than its field, and a sum of entries that each fit their
     # column can be any width.
-    return serializers.DecimalField(max_digits=None, decimal_places=MONEY_DECIMAL_PLACES)
+    return serializers.DecimalField(max_digits=None, decimal_places=MONEY_DECIMAL_PLACES, **kwargs)
 
 
 class CommissionReportTotalsSerializer(serializers.Serializer):
-    entries = serializers.IntegerField()
-    base_amount = _money_sum_field()
-    amount = _money_sum_field()
+    entries = serializers.IntegerField(help_text="Ledger entries summed.")
+    sales = _money_sum_field(
+        help_text="Net sales (refunds subtracted), each sale counted once, CNY decimal string. "
+        "Grouped by guide: the sales credited to the guide; the stores' shares row (empty key) "
+        "holds every sale, and only it counts towards the total."
+    )
+    store_commission = _money_sum_field(help_text="Commission earned by stores, CNY.")
+    guide_commission = _money_sum_field(help_text="Commission earned by guides, CNY.")
+    amount = _money_sum_field(help_text="All commission, adjustments included, CNY.")
 
 
 class CommissionReportRowSerializer(CommissionReportTotalsSerializer):
-    key = serializers.CharField()
-    label = serializers.CharField()
+    key = serializers.CharField(
+        help_text="The group's code (region, store, brand), employee no. (guide), YYYY-MM-DD "
+        "(day) or YYYY-MM (month); empty for the stores' shares row when grouped by guide."
+    )
+    label = serializers.CharField(help_text="The group's name, in the caller's language.")
 
 
 class CommissionReportSerializer(serializers.Serializer):
-    group_by = serializers.CharField()
-    rows = CommissionReportRowSerializer(many=True)
-    totals = CommissionReportTotalsSerializer()
+    group_by = serializers.CharField(help_text="What the rows group by.")
+    rows = CommissionReportRowSerializer(many=True, help_text="One row per group, in order.")
+    totals = CommissionReportTotalsSerializer(help_text="The sums over every row.")
+
+
+class OrderDetailSerializer(OrderListSerializer):
+    """An order with its lines, refunds and the ledger entries the caller may read."""
+
+    lines = OrderLineSerializer(many=True, read_only=True, help_text="The order's lines.")
+    refunds = RefundSerializer(many=True, read_only=True, help_text="Its refunds, newest first.")
+    entries = CommissionEntrySerializer(
+        source="scoped_entries", many=True, read_only=True,
+        help_text="The ledger entries of the order and its refunds, as far as the caller's "
+        "scope reaches (a guide: their own).",
+    )  # fmt: skip
+
+    class Meta(OrderListSerializer.Meta):
+        fields = [*OrderListSerializer.Meta.fields, "lines", "refunds", "entries"]

@@ -1,5 +1,7 @@
 """API entry points of the commissions app: validate, call a service or selector, answer."""
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
@@ -9,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.commissions import reports, selectors, services
-from apps.commissions.filters import CommissionEntryFilter, SettlementFilter
+from apps.commissions.filters import CommissionEntryFilter, OrderFilter, SettlementFilter
 from apps.commissions.models import CommissionPlan, Order, Refund, SettlementTerms
 from apps.commissions.serializers import (
     CommissionAdjustmentInputSerializer,
@@ -19,7 +21,9 @@ from apps.commissions.serializers import (
     CommissionReportQuerySerializer,
     CommissionReportSerializer,
     MarkPaidSerializer,
+    OrderDetailSerializer,
     OrderInputSerializer,
+    OrderListSerializer,
     OrderSerializer,
     PlanSuccessorSerializer,
     RefundBatchItemSerializer,
@@ -31,6 +35,7 @@ from apps.commissions.serializers import (
 from apps.core.api import Conflict, IsHQ, IsHQOrIntegration
 from apps.core.batches import BatchInputSerializer, BatchResultSerializer, Outcome, batch_answer
 from apps.core.batches import batch_validate as batch_items_validate
+from apps.core.listing import ListDate
 from apps.core.schema import ErrorDetailSerializer
 from apps.core.scoping import scope_for_request, scope_for_user
 
@@ -45,21 +50,49 @@ BATCH_DESCRIPTION = (
 )
 
 
-class OrderViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Paid orders from POS and e-commerce; idempotent on ``order_no``."""
+class OrderViewSet(
+    mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):  # fmt: skip
+    """Paid orders from POS and e-commerce; idempotent on ``order_no``.
 
-    queryset = Order.objects.select_related(*ORDER_RELATED)
-    serializer_class = OrderSerializer
-    permission_classes = [IsHQOrIntegration]
+    Integrations and HQ write them; every role reads them within its scope (a
+    store's orders, or the orders crediting a guide), with lines, refunds,
+    ledger entries and attribution on the detail.
+    """
+
+    serializer_class = OrderListSerializer
+    filterset_class = OrderFilter
+    ordering_fields = ["paid_at", "business_date", "amount", "id"]
+    list_date = ListDate("business_date", _("the order's business date (local date of payment)"))
     lookup_field = "order_no"
     lookup_value_regex = "[^/]+"
+
+    def get_queryset(self):
+        scope = scope_for_request(self.request)
+        if self.action == "retrieve":
+            return selectors.order_detail_list(scope=scope)
+        return selectors.order_list(scope=scope)
+
+    def get_permissions(self):
+        if self.action in ("create", "batch", "refunds"):
+            return [IsHQOrIntegration()]
+        return super().get_permissions()
 
     def get_serializer_class(self):
         if self.action == "create":
             return OrderInputSerializer
         if self.action == "refunds":
             return RefundInputSerializer
-        return OrderSerializer
+        if self.action == "retrieve":
+            return OrderDetailSerializer
+        return OrderListSerializer
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if getattr(self, "request", None) is not None and self.request.user.is_authenticated:
+            context["mask_phones"] = scope_for_request(self.request).masks_phones
+        return context
 
     @extend_schema(
         request=OrderInputSerializer,
@@ -70,6 +103,14 @@ class OrderViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, viewsets.
         },
     )
     def create(self, request, *args, **kwargs):
+        """Receive a paid order (integrations and HQ); idempotent on ``order_no``.
+
+        The same body again answers 200 with the stored order, a different
+        body under the same number 409. ``paid_at`` carries its UTC offset and
+        is at most 10 minutes ahead of the server; its local date (the
+        server's time zone) is the business date. Amounts are CNY decimal
+        strings; lines, if sent, add up to the amount.
+        """
         serializer = OrderInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -77,7 +118,9 @@ class OrderViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, viewsets.
         try:
             order, created = services.order_ingest(**data, lines=lines)
         except services.DuplicateWithDifferentContent as exc:
-            raise Conflict(f"Order {exc} exists with different content.") from exc
+            raise Conflict(
+                gettext("Order %(number)s exists with different content.") % {"number": exc}
+            ) from exc
         return Response(
             OrderSerializer(order).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
@@ -107,16 +150,27 @@ class OrderViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, viewsets.
     )
     @action(detail=True, methods=["post"])
     def refunds(self, request, order_no=None):
+        """Receive a refund of an order (integrations and HQ); idempotent on ``refund_no``.
+
+        The order must have been received (404 otherwise: send it first);
+        refunds never add up to more than the order. The same body again
+        answers 200, a different body under the same number 409.
+        """
         order = Order.objects.filter(order_no=order_no).first()
         if order is None:
             # Webhooks arrive in any order: the sender retries until the order is in.
-            raise NotFound(f"Order {order_no} has not been received; send it before its refunds.")
+            raise NotFound(
+                gettext("Order %(number)s has not been received; send it before its refunds.")
+                % {"number": order_no}
+            )
         serializer = RefundInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
             refund, created = services.refund_create(order=order, **serializer.validated_data)
         except services.DuplicateWithDifferentContent as exc:
-            raise Conflict(f"Refund {exc} exists with different content.") from exc
+            raise Conflict(
+                gettext("Refund %(number)s exists with different content.") % {"number": exc}
+            ) from exc
         return Response(
             RefundSerializer(refund).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
@@ -187,6 +241,10 @@ class CommissionPlanViewSet(
     serializer_class = CommissionPlanSerializer
     permission_classes = [IsHQ]
     filterset_fields = ["specificity", "category"]
+    ordering_fields = ["valid_from", "id"]
+    list_date = ListDate(
+        "valid_from", _("the plan's validity (plans valid on any day of the range)"), "valid_to"
+    )
 
     def perform_create(self, serializer):
         serializer.instance = services.commission_plan_create(**serializer.validated_data)
@@ -214,6 +272,8 @@ class SettlementTermsViewSet(
     queryset = SettlementTerms.objects.select_related("brand", "store").order_by("pk")
     serializer_class = SettlementTermsSerializer
     permission_classes = [IsHQ]
+    ordering_fields = ["id"]
+    list_date = None  # terms carry no date
 
     def perform_create(self, serializer):
         serializer.instance = services.settlement_terms_set(**serializer.validated_data)
@@ -232,6 +292,8 @@ class CommissionAdjustmentViewSet(
     serializer_class = CommissionAdjustmentSerializer
     permission_classes = [IsHQ]
     filterset_fields = ["beneficiary"]
+    ordering_fields = ["business_date", "created_at", "id"]
+    list_date = ListDate("business_date", _("the adjustment's business date (the day posted)"))
 
     def get_queryset(self):
         return selectors.commission_adjustment_list()
@@ -254,7 +316,9 @@ class CommissionAdjustmentViewSet(
                 **body.validated_data, actor=request.user
             )
         except services.DuplicateWithDifferentContent as exc:
-            raise Conflict(f"Adjustment {exc} exists with different content.") from exc
+            raise Conflict(
+                gettext("Adjustment %(number)s exists with different content.") % {"number": exc}
+            ) from exc
         adjustment = self.get_queryset().get(pk=adjustment.pk)
         return Response(
             CommissionAdjustmentSerializer(adjustment).data,
@@ -263,30 +327,47 @@ class CommissionAdjustmentViewSet(
 
 
 class CommissionEntryViewSet(viewsets.ReadOnlyModelViewSet):
+    """Ledger entries, within the caller's scope: who earns how much from which order.
+
+    Entries are append-only; amounts are CNY decimal strings, rounded half up
+    per entry; ``business_date`` is the local date of the payment or refund.
+    """
+
     serializer_class = CommissionEntrySerializer
     filterset_class = CommissionEntryFilter
     ordering_fields = ["business_date", "amount", "id"]
+    list_date = ListDate("business_date", _("the entry's business date"))
 
     def get_queryset(self):
         return selectors.commission_entry_list(scope=scope_for_user(self.request.user))
 
 
 class SettlementViewSet(viewsets.ReadOnlyModelViewSet):
+    """Settlements within the caller's scope: a beneficiary's entries for a period.
+
+    An open settlement's ``total`` is written when it closes; ``running_total``
+    and ``entry_count`` say what it holds so far.
+    """
+
     serializer_class = SettlementSerializer
     filterset_class = SettlementFilter
     ordering_fields = ["period_end", "total", "id"]
+    list_date = ListDate(
+        "period_start", _("the settlement's period (periods overlapping the range)"), "period_end"
+    )
 
     def get_queryset(self):
         return selectors.settlement_list(scope=scope_for_user(self.request.user))
 
     @action(detail=True, methods=["post"], url_path="mark-paid", permission_classes=[IsHQ])
     def mark_paid(self, request, pk=None):
+        """Record that HQ paid a closed settlement out (HQ only); the same reference is a no-op."""
         serializer = MarkPaidSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         settlement = services.settlement_mark_paid(
             settlement=self.get_object(), payout_ref=serializer.validated_data["payout_ref"]
         )
-        return Response(SettlementSerializer(settlement).data)
+        return Response(SettlementSerializer(self.get_queryset().get(pk=settlement.pk)).data)
 
 
 class CanReadCommissionReport(permissions.BasePermission):

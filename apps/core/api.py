@@ -4,11 +4,14 @@ import re
 
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, mixins, permissions, serializers, viewsets
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from apps.core.batches import MemoSlugRelatedField
 from apps.core.geo import CoordSystem, coordinates_are_valid, is_failed_fix, to_wgs84
+from apps.core.listing import query_params_refuse_unknown
 from apps.core.parsers import RequestBodyTooLarge
 from apps.core.roles import Role, user_has_role
 from apps.core.scoping import scope_for_request, scope_queryset
@@ -22,6 +25,10 @@ def exception_handler(exc, context):
     """
     if isinstance(exc, RequestDataTooBig):
         exc = RequestBodyTooLarge()
+    if isinstance(exc, Http404):
+        # Django's "No Order matches the given query." is neither translated
+        # nor helpful; a row out of the caller's scope looks missing too.
+        exc = exceptions.NotFound(_("Not found: no such row, or not one you may read."))
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
             detail = {field: [str(m) for m in msgs] for field, msgs in exc.message_dict.items()}
@@ -35,8 +42,46 @@ def exception_handler(exc, context):
 
 class Conflict(exceptions.APIException):
     status_code = 409
-    default_detail = "The resource exists with different content."
+    default_detail = _("The resource exists with different content.")
     default_code = "conflict"
+
+
+class ChoiceField(serializers.ChoiceField):
+    """A choice whose error lists the valid values (``ModelSerializer`` uses it too)."""
+
+    default_error_messages = {
+        "invalid_choice": _("'{input}' is not a valid choice. Choose from: {choices}.")
+    }
+
+    def to_internal_value(self, data):
+        if data == "" and self.allow_blank:
+            return ""
+        try:
+            return self.choice_strings_to_values[str(data)]
+        except KeyError:
+            self.fail(
+                "invalid_choice",
+                input=str(data)[:64],
+                choices=", ".join(self.choice_strings_to_values),
+            )
+
+
+def code_field(model, *, slug_field: str, unknown: str, cache_lookups: bool = False, **kwargs):
+    """A row named by its business code; an unknown one is "Unknown brand code 'ZZZ'.".
+
+    Read from a batch's memo or, with ``cache_lookups``, the lookup cache
+    (``apps.core.batches.MemoSlugRelatedField``).
+    """
+    return MemoSlugRelatedField(
+        slug_field=slug_field,
+        queryset=model.objects.all(),
+        cache_lookups=cache_lookups,
+        error_messages={
+            "does_not_exist": unknown,
+            "invalid": _("Enter the code as text."),
+        },
+        **kwargs,
+    )
 
 
 class IsHQOrReadOnly(permissions.BasePermission):
@@ -75,7 +120,7 @@ class PhoneField(serializers.CharField):
     """
 
     PATTERN = r"^\+?[0-9][0-9 \-]{5,19}$"
-    default_error_messages = {"invalid": "Enter a phone number: digits, spaces or dashes."}
+    default_error_messages = {"invalid": _("Enter a phone number: digits, spaces or dashes.")}
 
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
@@ -85,7 +130,7 @@ class PhoneField(serializers.CharField):
 
 
 def coord_system_field() -> serializers.ChoiceField:
-    return serializers.ChoiceField(
+    return ChoiceField(
         choices=[c.value for c in CoordSystem],
         default=CoordSystem.WGS84.value,
         write_only=True,
@@ -109,13 +154,13 @@ def location_to_wgs84(attrs: dict) -> dict:
     has_lat, has_lng = attrs.get("latitude") is not None, attrs.get("longitude") is not None
     if has_lat != has_lng:
         missing = "longitude" if has_lat else "latitude"
-        raise serializers.ValidationError({missing: "Give latitude and longitude together."})
+        raise serializers.ValidationError({missing: _("Give latitude and longitude together.")})
     if has_lat:
         if is_failed_fix(attrs["latitude"], attrs["longitude"]):
             raise serializers.ValidationError({"latitude": FAILED_FIX_MESSAGE})
         lat, lng = to_wgs84(attrs["latitude"], attrs["longitude"], coord_system)
         if not coordinates_are_valid(lat, lng):
-            raise serializers.ValidationError({"latitude": "Coordinates out of range."})
+            raise serializers.ValidationError({"latitude": _("Coordinates out of range.")})
         attrs["latitude"], attrs["longitude"] = round(lat, 7), round(lng, 7)
     return attrs
 
@@ -174,7 +219,4 @@ def query_params_check(request, allowed) -> None:
 
     A misspelt filter would otherwise be ignored and answer every row.
     """
-    allowed = set(allowed) | {"page", "format"}
-    unknown = sorted(set(request.query_params) - allowed)
-    if unknown:
-        raise exceptions.ValidationError({name: ["Unknown query parameter."] for name in unknown})
+    query_params_refuse_unknown(request, set(allowed) | {"page", "page_size", "format"})

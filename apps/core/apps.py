@@ -32,8 +32,18 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self):
+        from rest_framework import serializers
+
+        from apps.core.api import ChoiceField
+
+        # DRF's documented hook: every ModelSerializer's choice field lists the
+        # valid values when it refuses one.
+        serializers.ModelSerializer.serializer_choice_field = ChoiceField
         post_migrate.connect(_ensure_defaults, sender=self, dispatch_uid="core_ensure_defaults")
         connection_created.connect(_sqlite_strict_quotes, dispatch_uid="core_sqlite_strict_quotes")
         from apps.core.lookup_cache import token_cache_connect
 
         token_cache_connect()
+        # Connects the task metrics and the request id's way into task messages,
+        # in workers too, where no middleware ever imports it.
+        from apps.core import observability  # noqa: F401

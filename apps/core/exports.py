@@ -9,13 +9,19 @@ counts) are not text and are written as they are.
 """
 
 import csv
+import datetime as dt
 import tempfile
 from collections.abc import Iterable, Iterator
+from decimal import Decimal
 
 from django.http import FileResponse, StreamingHttpResponse
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+XLSX_MONEY_FORMAT = "#,##0.00"
+XLSX_DATE_FORMAT = "yyyy-mm-dd"
 
 
 def cell_neutralise(value):
@@ -52,13 +58,33 @@ def csv_response(rows: Iterable[Iterable], *, filename: str) -> StreamingHttpRes
 
 
 def xlsx_response(rows: Iterable[Iterable], *, filename: str, sheet: str) -> FileResponse:
-    """Write ``rows`` with openpyxl's write-only workbook to a temporary file and stream it."""
+    """Write ``rows`` with openpyxl's write-only workbook to a temporary file and stream it.
+
+    The first row is the header: bold and frozen, so it stays on screen while
+    scrolling. Amounts (Decimal) are numbers shown with two decimals and
+    thousands separators, dates are dates: a spreadsheet sums and sorts them.
+    """
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
 
     workbook = Workbook(write_only=True)
     worksheet = workbook.create_sheet(sheet)
-    for row in rows_neutralised(rows):
-        worksheet.append(row)
+    worksheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+
+    def cell(value, *, header: bool):
+        written = WriteOnlyCell(worksheet, value=value)
+        if header:
+            written.font = bold
+        elif isinstance(value, Decimal):
+            written.number_format = XLSX_MONEY_FORMAT
+        elif isinstance(value, dt.date):
+            written.number_format = XLSX_DATE_FORMAT
+        return written
+
+    for index, row in enumerate(rows_neutralised(rows)):
+        worksheet.append([cell(value, header=index == 0) for value in row])
     # Deleted on close, which FileResponse does once the last byte is sent.
     spool = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 (FileResponse closes it)
     workbook.save(spool)

@@ -32,7 +32,8 @@ ROLE_PERMISSIONS: dict[Role, dict[str, tuple[str, ...]]] = {
         "commissions": ALL_ACTIONS,
         "engagement": ALL_ACTIONS,
         "recruiting": VIEW_ONLY,
-        "core": VIEW_ONLY,
+        # "resolve": retry or discard parked task messages.
+        "core": ("view", "resolve"),
         "django_celery_beat": ALL_ACTIONS,
         "django_celery_results": VIEW_ONLY,
         "authtoken": ALL_ACTIONS,

@@ -25,6 +25,12 @@ PERIODIC_TASK_DEFAULTS: list[PeriodicTaskDefault] = [
     # member is assigned and an order's entries written within half a minute,
     # without waiting for other traffic; an empty outbox costs one index probe.
     PeriodicTaskDefault(name="Outbox drain", task="core.outbox_drain", every_seconds=30),
+    # Webhook deliveries whose try failed wait for their backoff (30 s
+    # doubling to an hour); each failure queues a run, and this catches a run
+    # whose message was lost. An idle minute costs one index probe.
+    PeriodicTaskDefault(
+        name="Webhook deliveries", task="core.webhook_deliveries_send", every_seconds=60
+    ),
     # Members still pending a minute after joining lost their assignment
     # (a broker restart, a worker killed in the middle of a batch): re-queue
     # them. Every minute, as often as members go stale, so the worst case is

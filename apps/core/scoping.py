@@ -3,6 +3,11 @@
 HQ operations and integrations see everything; a region manager sees the
 stores of the regions they manage and every region below; a store manager
 sees their store; a guide sees only what is theirs.
+
+A region manager's scope is their regions, not their stores: a query joins
+the row's store and keeps those whose region is among a handful of region
+ids. Listing the stores instead would send every query a list of 50,000 ids
+for a large region (parsed, planned and hashed on every request).
 """
 
 from collections.abc import Callable
@@ -10,19 +15,39 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 
 @dataclass(frozen=True)
 class Scope:
     everything: bool = False
+    # Stores of these regions (a region manager's regions and all below them)...
+    region_ids: frozenset[int] = frozenset()
+    # ...and these stores (a store manager's own).
     store_ids: frozenset[int] = frozenset()
     guide_id: int | None = None
     masks_phones: bool = True
 
     @property
     def is_guide_only(self) -> bool:
-        return not self.everything and self.guide_id is not None and not self.store_ids
+        return (
+            not self.everything
+            and self.guide_id is not None
+            and not self.store_ids
+            and not self.region_ids
+        )
+
+    @property
+    def is_one_store(self) -> bool:
+        return not self.everything and not self.region_ids and len(self.store_ids) == 1
+
+    def covers_store(self, *, store_id: int, region_id: int | None) -> bool:
+        """Whether the store ``store_id`` (in region ``region_id``) is within the scope."""
+        return (
+            self.everything
+            or store_id in self.store_ids
+            or (region_id is not None and region_id in self.region_ids)
+        )
 
 
 NOTHING = Scope()
@@ -69,8 +94,14 @@ def scope_queryset(
     """
     if scope.everything:
         return queryset
-    if scope.store_ids and store_field is not None:
-        return queryset.filter(**{f"{store_field}__in": scope.store_ids})
+    if (scope.region_ids or scope.store_ids) and store_field is not None:
+        region_field = "region_id" if store_field == "pk" else f"{store_field}__region_id"
+        condition = Q()
+        if scope.region_ids:
+            condition |= Q(**{f"{region_field}__in": sorted(scope.region_ids)})
+        if scope.store_ids:
+            condition |= Q(**{f"{store_field}__in": sorted(scope.store_ids)})
+        return queryset.filter(condition)
     if scope.guide_id is not None and guide_field is not None:
         return queryset.filter(**{guide_field: scope.guide_id})
     return queryset.none()

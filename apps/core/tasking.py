@@ -88,14 +88,23 @@ def _send(
         _outbox_keep(name, args, coalesce_key=coalesce_key, error=exc)
 
 
-def _publish(name: str, args: tuple, countdown: float | None) -> None:
+def _publish(name: str, args: tuple, countdown: float | None, kwargs: dict | None = None) -> None:
     # Looked up by name at send time, with the task's own options. Web
     # processes import no task module until they first send one; the registry
     # then raises for a name no task module declares, so a typo fails the
     # first test that queues it.
     if name not in current_app.tasks:
         current_app.loader.import_default_modules()
-    current_app.tasks[name].apply_async(args=args, countdown=countdown)
+    current_app.tasks[name].apply_async(args=args, kwargs=kwargs, countdown=countdown)
+
+
+def task_send_now(name: str, args: tuple, kwargs: dict | None = None) -> None:
+    """Send the task registered as ``name`` at once; raise ``BROKER_ERRORS`` if refused.
+
+    For a person's action (retrying a parked message), who must hear when
+    the broker is away rather than find the work silently kept for later.
+    """
+    _publish(name, args, None, kwargs)
 
 
 def _outbox_keep(name: str, args: tuple, *, coalesce_key: str | None, error: Exception) -> None:

@@ -6,7 +6,8 @@ from celery import shared_task
 from celery.signals import worker_ready
 
 from apps.core.services import heartbeat_record
-from apps.core.tasking import TRANSIENT_RETRY, outbox_drain, renamed_task
+from apps.core.tasking import TRANSIENT_RETRY, coalesced_run_start, outbox_drain, renamed_task
+from apps.core.webhooks import WEBHOOKS_SEND, WEBHOOKS_SEND_KEY, webhook_deliveries_send
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +25,13 @@ def heartbeat(source: str = "beat") -> int:
 def outbox_drain_task() -> int:
     """Send the task messages the broker refused during an outage; returns how many."""
     return outbox_drain()
+
+
+@shared_task(name=WEBHOOKS_SEND, **TRANSIENT_RETRY)
+def webhook_deliveries_send_task() -> int:
+    """Post the webhook deliveries that are due; returns how many were delivered."""
+    coalesced_run_start(WEBHOOKS_SEND_KEY)
+    return webhook_deliveries_send()
 
 
 @worker_ready.connect(dispatch_uid="core_outbox_drain_on_worker_start")

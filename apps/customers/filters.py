@@ -2,7 +2,7 @@
 
 import django_filters
 
-from apps.core.filters import UtcIsoDateTimeFilter
+from apps.core.filters import PhoneFilter
 from apps.customers.models import Membership
 
 
@@ -13,8 +13,11 @@ class MembershipFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(
         field_name="assignment_status", choices=Membership.Status.choices
     )
-    joined_after = UtcIsoDateTimeFilter(field_name="joined_at", lookup_expr="gte")
-    joined_before = UtcIsoDateTimeFilter(field_name="joined_at", lookup_expr="lt")
+
+    phone = PhoneFilter(
+        field_name="customer__phone",
+        label="The member's full mobile number (+86, spaces and dashes allowed)",
+    )
 
     class Meta:
         model = Membership

@@ -166,9 +166,11 @@ class Membership(models.Model):
         db_index=False,
         help_text=_("Empty for an erasure by the retention job."),
     )
+    # A database default as well: the bulk paths insert memberships in SQL.
     rejoined_after_erasure = models.BooleanField(
         _("joined again after an erasure"),
         default=False,
+        db_default=False,
         help_text=_("Recognised by a salted hash of the phone, where the brand keeps one."),
     )
 

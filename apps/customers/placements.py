@@ -20,6 +20,7 @@ from apps.core.db import rows_fetch
 from apps.core.sql import SQL, Identifier, Literal, render, sql_join, table
 from apps.customers.events import membership_bound
 from apps.customers.models import AssignmentEvent, Membership
+from apps.customers.outbound_events import member_events_record
 from apps.customers.selectors import (
     LARGE_ID_SET,
     active_guides_of_stores,
@@ -256,6 +257,7 @@ def placements_write(placements: Placements, *, reason: str, actor_id: int | Non
         if status == Status.PENDING
     ]
     written = _write(columns, reason=reason, actor_id=actor_id, now=now)
+    member_events_record(membership_ids=columns["membership_id"], since=now)
     if leaving_pending:
         membership_bound.send(sender=Membership, membership_ids=leaving_pending)
     return written

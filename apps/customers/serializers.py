@@ -3,7 +3,7 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from apps.core.api import coord_system_field, location_to_wgs84
+from apps.core.api import ChoiceField, coord_system_field, location_to_wgs84
 from apps.core.phones import phone_normalise
 from apps.core.scoping import mask_phone
 from apps.customers.models import Membership
@@ -32,7 +32,7 @@ class MemberJoinSerializer(serializers.Serializer):
         allow_null=True,
         help_text="Guide employee no. from a guide's QR code.",
     )
-    source = serializers.ChoiceField(choices=Membership.Source.choices, required=False)
+    source = ChoiceField(choices=Membership.Source.choices, required=False)
     consent_notice = serializers.CharField(
         max_length=32,
         required=False,
@@ -66,7 +66,7 @@ class MembershipSerializer(serializers.ModelSerializer):
     guide = serializers.SlugRelatedField(slug_field="employee_no", read_only=True, allow_null=True)
     # Read-only model fields lose allow_blank; "" (no reason: pending or assigned)
     # is part of what the API answers.
-    unassigned_reason = serializers.ChoiceField(
+    unassigned_reason = ChoiceField(
         choices=Membership.UnassignedReason.choices, allow_blank=True, read_only=True
     )
 

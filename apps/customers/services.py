@@ -39,6 +39,7 @@ from apps.customers.models import (
     PersonalDataAccess,
     PrivacyNotice,
 )
+from apps.customers.outbound_events import member_events_record
 from apps.customers.placements import (
     placements_choose_guides,
     placements_read,
@@ -80,13 +81,13 @@ def _explicit_choice_validate(
     field = "store"
     if guide is not None:
         if store is not None and guide.store_id != store.pk:
-            raise ValidationError({"guide": "This guide does not work in the given store."})
+            raise ValidationError({"guide": _("This guide does not work in the given store.")})
         if not guide.is_active:
-            raise ValidationError({"guide": "This guide is no longer active."})
+            raise ValidationError({"guide": _("This guide is no longer active.")})
         if store is None:
             store, field = guide.store, "guide"
     if store is not None and not (store.is_active and (store.pk, brand.pk) in carried):
-        raise ValidationError({field: "This store is closed or does not carry the brand."})
+        raise ValidationError({field: _("This store is closed or does not carry the brand.")})
     return store
 
 
@@ -372,11 +373,13 @@ def _members_write(chunk: list[ItemOutcome]) -> list[int]:
     Membership.objects.bulk_create(memberships)
     _consents_write([m for m in memberships if m.join_input.consent is not None])
     if bound:
+        logged_from = timezone.now()
         AssignmentEvent.objects.bulk_create(
             AssignmentEvent(membership=m, to_store=m.store, to_guide=m.guide,
                             reason=EventReason.EXPLICIT)
             for m in bound
         )  # fmt: skip
+        member_events_record(membership_ids=[m.pk for m in bound], since=logged_from)
         membership_bound.send(sender=Membership, membership_ids=[m.pk for m in bound])
     return [m.pk for m in memberships if m.assignment_status == Status.PENDING]
 
@@ -423,9 +426,11 @@ def _membership_bind(
     """Bind a pending membership to ``store`` and ``guide`` (locked by the caller) and say so."""
     _membership_bind_fields(membership, store=store, guide=guide)
     membership.save()
+    logged_from = timezone.now()
     AssignmentEvent.objects.create(
         membership=membership, to_store=store, to_guide=guide, reason=reason
     )
+    member_events_record(membership_ids=[membership.pk], since=logged_from)
     membership_bound.send(sender=Membership, membership_ids=[membership.pk])
 
 
@@ -512,10 +517,10 @@ def membership_reassign(*, membership: Membership, guide: Guide, actor=None) -> 
     """Move a membership to a guide chosen by a person (and to that guide's store)."""
     membership = Membership.objects.select_for_update(of=("self",)).get(pk=membership.pk)
     if not guide.is_active:
-        raise ValidationError({"guide": "This guide is no longer active."})
+        raise ValidationError({"guide": _("This guide is no longer active.")})
     if not store_carries_brand(store=guide.store, brand_id=membership.brand_id):
         raise ValidationError(
-            {"guide": "This guide's store is closed or does not carry the brand."}
+            {"guide": _("This guide's store is closed or does not carry the brand.")}
         )
     if membership.guide_id == guide.pk:
         return membership
@@ -540,7 +545,9 @@ def membership_reassign(*, membership: Membership, guide: Guide, actor=None) -> 
     )
     membership.bound_at = timezone.now()
     membership.save()
+    logged_from = timezone.now()
     event.save()
+    member_events_record(membership_ids=[membership.pk], since=logged_from)
     if was_pending:
         membership_bound.send(sender=Membership, membership_ids=[membership.pk])
     return membership

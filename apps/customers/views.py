@@ -1,6 +1,7 @@
 """API entry points of members: sign-up, lists and manual reassignment."""
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -10,6 +11,7 @@ from rest_framework.response import Response
 from apps.core.api import IsHQ, IsHQOrIntegration
 from apps.core.batches import BatchInputSerializer, BatchResultSerializer, batch_answer
 from apps.core.batches import batch_validate as batch_items_validate
+from apps.core.listing import ListDate
 from apps.core.roles import Role, user_has_role
 from apps.core.scoping import scope_for_request
 from apps.core.throttling import MemberSignUpThrottle
@@ -43,7 +45,8 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     serializer_class = MembershipSerializer
     filterset_class = MembershipFilter
-    ordering_fields = ["joined_at", "bound_at", "distance_km"]
+    ordering_fields = ["joined_at", "bound_at", "distance_km", "id"]
+    list_date = ListDate("joined_at", gettext_lazy("the day the member joined the brand"))
 
     def get_queryset(self):
         return membership_list(scope=self._scope())
@@ -64,12 +67,14 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     def _access_record(self, memberships) -> None:
         """Log the full numbers this response shows (erased members have none left)."""
+        shown = [m for m in memberships if m.customer.erased_at is None]
         personal_data_access_record(
             actor=self.request.user,
             kind=PersonalDataAccess.Kind.API,
             where=f"{self.request.method} {self.request.path}",
-            customer_ids=[m.customer_id for m in memberships if m.customer.erased_at is None],
+            customer_ids=[m.customer_id for m in shown],
             filters=self.request.query_params.dict(),
+            row_count=len(shown),
         )
 
     def get_throttles(self):
@@ -151,8 +156,13 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         body.is_valid(raise_exception=True)
         guide = body.validated_data["guide"]
         is_hq = user_has_role(request.user, Role.HQ_OPS)
-        if not (is_hq or guide.store_id in self._scope().store_ids):
-            raise PermissionDenied("Only HQ, or a manager of the guide's store, can move members.")
+        in_scope = self._scope().covers_store(
+            store_id=guide.store_id, region_id=guide.store.region_id
+        )
+        if not (is_hq or in_scope):
+            raise PermissionDenied(
+                _("Only HQ, or a manager of the guide's store, can move members.")
+            )
         membership = membership_reassign(membership=membership, guide=guide, actor=request.user)
         return Response(self.get_serializer(membership).data)
 

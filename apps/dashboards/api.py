@@ -6,7 +6,7 @@ from rest_framework import generics, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.core.api import query_params_check
+from apps.core.api import ChoiceField, query_params_check
 from apps.core.roles import user_roles
 from apps.core.scoping import mask_phone, scope_for_request
 from apps.customers.models import PersonalDataAccess
@@ -17,7 +17,7 @@ from apps.stores.models import Brand
 
 
 class RecruitLinkSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["guide", "store"])
+    kind = ChoiceField(choices=["guide", "store"])
     brand = serializers.CharField(source="brand.code")
     url = serializers.URLField()
 

@@ -11,7 +11,9 @@ from apps.core.dates import month_start
 from apps.core.money import money_from_db
 from apps.core.roles import Role, user_has_role
 from apps.core.scoping import Scope, scope_queryset
+from apps.core.webhooks import webhook_endpoints_disabled
 from apps.customers.models import Membership
+from apps.dashboards.health import job_health
 from apps.engagement.selectors import follow_up_completion
 from apps.stores.models import Store
 
@@ -108,4 +110,6 @@ def hq_dashboard_context(user, *, today: dt.date | None = None) -> dict | None:
             failed.order_by("-date_done").values("task_name", "date_done")[:FAILED_JOBS_SHOWN]
         ),
         "stores": store_ranking(scope=Scope(everything=True, masks_phones=False), today=today),
+        "webhooks_disabled": webhook_endpoints_disabled(),
+        "jobs": job_health(),
     }

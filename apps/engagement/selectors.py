@@ -87,7 +87,7 @@ def member_list(
     if no_purchase_days is not None:
         cutoff = today - dt.timedelta(days=no_purchase_days)
         members = members.filter(Q(last_purchase__isnull=True) | Q(last_purchase__lt=cutoff))
-    if scope.is_guide_only or len(scope.store_ids) == 1:
+    if scope.is_guide_only or scope.is_one_store:
         # A guide's or a store's members: whoever is due first comes first.
         ordering = [F("next_follow_up").asc(nulls_last=True), "-bound_at", "-pk"]
     else:

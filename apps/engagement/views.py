@@ -1,11 +1,12 @@
 """API entry points of follow-ups, notes and tags, scoped like the admin."""
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from apps.core.api import query_params_check
+from apps.core.listing import ListDate, allowed_query_params, query_params_refuse_unknown
 from apps.core.scoping import scope_for_request, scope_queryset
 from apps.engagement import selectors, services
 from apps.engagement.models import FollowUpTask, MemberNote, MemberTag, Tag
@@ -20,13 +21,15 @@ from apps.stores.models import Store
 
 
 class ScopedMixin:
-    query_params: tuple[str, ...] = ()
+    extra_query_params: tuple[str, ...] = ()
+    list_date: ListDate | None = None
 
     def scope(self):
         return scope_for_request(self.request)
 
     def list(self, request, *args, **kwargs):
-        query_params_check(request, self.query_params)
+        # Before get_queryset, which reads some of them.
+        query_params_refuse_unknown(request, allowed_query_params(self, request))
         return super().list(request, *args, **kwargs)
 
     def get_serializer_context(self):
@@ -38,36 +41,37 @@ class ScopedMixin:
     def member_in_scope(self, membership_id: int):
         membership = selectors.member_get(scope=self.scope(), membership_id=membership_id)
         if membership is None:
-            raise serializers.ValidationError({"member": ["No such member."]})
+            raise serializers.ValidationError({"member": [_("No such member.")]})
         return membership
 
 
 @extend_schema(
     parameters=[
         OpenApiParameter("status", enum=[s.value for s in FollowUpTask.Status]),
-        OpenApiParameter("due_before", type=str, description="YYYY-MM-DD, inclusive"),
     ]
 )
 class FollowUpViewSet(ScopedMixin, viewsets.ReadOnlyModelViewSet):
     """The caller's follow-ups (a guide's own, a store's, a region's); done or skip them."""
 
     serializer_class = FollowUpSerializer
-    query_params = ("status", "due_before")
+    extra_query_params = ("status",)
+    list_date = ListDate("due_date", _("the day the follow-up is due"))
+    ordering_fields = ["due_date", "id"]
 
     def get_queryset(self):
         wanted = self.request.query_params.get("status", FollowUpTask.Status.OPEN)
         if self.action == "list" and wanted not in FollowUpTask.Status.values:
-            raise serializers.ValidationError({"status": ["Unknown status."]})
+            raise serializers.ValidationError(
+                {
+                    "status": [
+                        _("'%(value)s' is not a valid choice. Choose from: %(choices)s.")
+                        % {"value": wanted[:64], "choices": ", ".join(FollowUpTask.Status.values)}
+                    ]
+                }
+            )
         tasks = selectors.follow_up_list(
             scope=self.scope(), status=wanted if self.action == "list" else None
         )
-        due_before = self.request.query_params.get("due_before")
-        if due_before and self.action == "list":
-            field = serializers.DateField()
-            try:
-                tasks = tasks.filter(due_date__lte=field.to_internal_value(due_before))
-            except serializers.ValidationError as exc:
-                raise serializers.ValidationError({"due_before": exc.detail}) from exc
         return tasks
 
     def _close(self, request, status_value):
@@ -100,7 +104,9 @@ class NoteViewSet(
     """A member's notes, newest first (``?member=<id>``); POST adds one."""
 
     serializer_class = NoteSerializer
-    query_params = ("member",)
+    extra_query_params = ("member",)
+    list_date = ListDate("created_at", _("the day the note was written"))
+    ordering_fields = ["created_at", "id"]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -114,7 +120,7 @@ class NoteViewSet(
         if self.action == "list":
             member = self.request.query_params.get("member", "")
             if not member.isdigit():
-                raise serializers.ValidationError({"member": ["Give the member's id."]})
+                raise serializers.ValidationError({"member": [_("Give the member's id.")]})
             notes = notes.filter(membership_id=int(member))
         return notes
 
@@ -133,7 +139,9 @@ class TagViewSet(ScopedMixin, viewsets.ReadOnlyModelViewSet):
     """Tags of brands: HQ's official ones first, then those guides added."""
 
     serializer_class = TagSerializer
-    query_params = ("brand",)
+    extra_query_params = ("brand",)
+    ordering_fields = ["name", "id"]
+    list_date = None  # a tag list is short; no date to filter on
 
     def get_queryset(self):
         tags = Tag.objects.select_related("brand").order_by("brand__code", "-is_official", "name")
@@ -159,7 +167,9 @@ class MemberTagViewSet(
     """Tags on members. POST {member, name} tags a member (a new name becomes a tag)."""
 
     serializer_class = MemberTagSerializer
-    query_params = ("member",)
+    extra_query_params = ("member",)
+    list_date = ListDate("added_at", _("the day the tag was put on the member"))
+    ordering_fields = ["added_at", "id"]
 
     def get_queryset(self):
         links = scope_queryset(
@@ -171,7 +181,7 @@ class MemberTagViewSet(
         member = self.request.query_params.get("member")
         if member is not None and self.action == "list":
             if not member.isdigit():
-                raise serializers.ValidationError({"member": ["Give the member's id."]})
+                raise serializers.ValidationError({"member": [_("Give the member's id.")]})
             links = links.filter(membership_id=int(member))
         return links
 

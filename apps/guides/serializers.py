@@ -1,10 +1,10 @@
 """API shapes of guides."""
 
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from apps.core.api import PhoneField
-from apps.core.batches import MemoSlugRelatedField
+from apps.core.api import PhoneField, code_field
 from apps.core.scoping import mask_phone
 from apps.guides.models import Guide
 from apps.stores.serializers import CodeImmutableMixin, store_code_field
@@ -12,9 +12,10 @@ from apps.stores.serializers import CodeImmutableMixin, store_code_field
 
 def guide_employee_no_field(**kwargs) -> serializers.SlugRelatedField:
     """A guide named by their employee no. (writable)."""
-    return MemoSlugRelatedField(
-        slug_field="employee_no", queryset=Guide.objects.all(), cache_lookups=True, **kwargs
-    )
+    return code_field(
+        Guide, slug_field="employee_no", unknown=_("Unknown guide employee no. '{value}'."),
+        cache_lookups=True, **kwargs,
+    )  # fmt: skip
 
 
 class GuideSerializer(CodeImmutableMixin, serializers.ModelSerializer):

@@ -2,6 +2,7 @@
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from apps.core.access import user_signed_out_everywhere
 from apps.guides.events import guide_available, guide_left
@@ -25,7 +26,7 @@ def guide_create(*, employee_no: str, name: str, store, **fields) -> Guide:
 def guide_update(*, guide: Guide, **fields) -> Guide:
     unknown = set(fields) - set(GUIDE_EDITABLE_FIELDS)
     if unknown:
-        raise ValidationError({field: "This field cannot be changed." for field in unknown})
+        raise ValidationError({field: _("This field cannot be changed.") for field in unknown})
     before = Guide.objects.filter(pk=guide.pk).values("is_active", "store_id").get()
     for field, value in fields.items():
         setattr(guide, field, value)

@@ -1,11 +1,13 @@
 """API entry points of guides."""
 
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from apps.core.api import IsHQ, MasterDataViewSet
+from apps.core.listing import ListDate
 from apps.guides import services
 from apps.guides.filters import GuideFilter
 from apps.guides.logins import guide_set_password_link
@@ -24,7 +26,8 @@ class GuideViewSet(MasterDataViewSet):
     lookup_field = "employee_no"
     lookup_value_regex = "[^/]+"
     search_fields = ["employee_no", "name"]
-    ordering_fields = ["employee_no", "name"]
+    ordering_fields = ["employee_no", "name", "created_at"]
+    list_date = ListDate("created_at", _("the day the guide record was created"))
     create_service = staticmethod(services.guide_create)
     update_service = staticmethod(services.guide_update)
     instance_kwarg = "guide"

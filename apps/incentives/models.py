@@ -10,6 +10,7 @@ reason, and a balance per guide and brand that never goes below zero.
 """
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -33,6 +34,7 @@ class IncentivePolicy(models.Model):
     close_hold_days = models.PositiveSmallIntegerField(
         _("close after (days)"),
         default=DEFAULT_CLOSE_HOLD_DAYS,
+        validators=[MaxValueValidator(MAX_CLOSE_HOLD_DAYS)],
         help_text=_(
             "Days after the month's end the close waits for returns; later refunds become "
             "bonus adjustments."

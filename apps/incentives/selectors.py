@@ -1,4 +1,4 @@
-"""Reads of the incentives app: targets with live progress, plans, points and leaderboards."""
+"""Reads of the incentives app: targets with live progress, plans, and points with ranks."""
 
 import datetime as dt
 from dataclasses import dataclass
@@ -12,7 +12,7 @@ from apps.core.money import ZERO, money_from_db
 from apps.core.scoping import Scope, scope_queryset
 from apps.incentives.brackets import BonusResult, bonus_compute, brackets_parse
 from apps.incentives.models import BonusAward, BonusPlan, PointsAccount, SalesTarget
-from apps.stores.models import Brand
+from apps.stores.models import Brand, Store
 
 
 def month_last_day(month: dt.date) -> dt.date:
@@ -36,8 +36,9 @@ def bonus_plan_list(*, scope: Scope) -> QuerySet[BonusPlan]:
 
 
 def _store_ids(scope: Scope):
-    if scope.store_ids:
-        return list(scope.store_ids)
+    if scope.region_ids or scope.store_ids:
+        # A subquery over the scope's regions: never a list of every store id.
+        return scope_queryset(Store.objects.all(), scope, store_field="pk").values("pk")
     if scope.guide_id is not None:
         from apps.guides.models import Guide
 
@@ -149,83 +150,3 @@ def target_progress(*, targets: list[SalesTarget]) -> list[TargetProgress]:
             )
         )
     return progress
-
-
-@dataclass(frozen=True)
-class LeaderRow:
-    key: str
-    label: str
-    net_sales: Decimal
-    target: Decimal
-    achievement: Decimal | None
-    bonus: Decimal
-    points: int
-
-
-def incentive_leaderboard(
-    *, scope: Scope, month: dt.date, group_by: str, brand_id: int | None = None
-) -> list[LeaderRow]:
-    """Stores, regions or brands of the scope ranked by achievement of their store targets.
-
-    Net sales and targets are the store targets' (so each sale counts once);
-    bonus is every bonus written for the month (guides' and stores'), points
-    the guides' balances today.
-    """
-    key_field = {
-        "store": ("store__code", "store__name"),
-        "region": ("store__region__code", "store__region__name"),
-        "brand": ("brand__code", "brand__name"),
-    }[group_by]
-    targets = scope_queryset(SalesTarget.objects.filter(month=month), scope)
-    awards = scope_queryset(BonusAward.objects.filter(month=month), scope)
-    accounts = scope_queryset(PointsAccount.objects.all(), scope, store_field="guide__store")
-    if brand_id is not None:
-        targets = targets.filter(brand_id=brand_id)
-        awards = awards.filter(brand_id=brand_id)
-        accounts = accounts.filter(brand_id=brand_id)
-    store_targets = list(targets.filter(beneficiary=Beneficiary.STORE).select_related("store"))
-    sales = net_sales_of(targets=store_targets)
-    rows: dict[str, dict] = {}
-    labels = dict(targets.values_list(*key_field).distinct())
-
-    def row(key):
-        return rows.setdefault(key, {"net_sales": ZERO, "target": ZERO, "bonus": ZERO, "points": 0})
-
-    keyed = dict(targets.filter(beneficiary=Beneficiary.STORE).values_list("pk", key_field[0]))
-    for target in store_targets:
-        entry = row(keyed[target.pk])
-        entry["net_sales"] += sales[target.pk]
-        entry["target"] += target.amount
-    account_field = {
-        "store": "guide__store__code",
-        "region": "guide__store__region__code",
-        "brand": "brand__code",
-    }[group_by]
-    for key, bonus in _latest_bonus_by(awards, key_field[0]):
-        row(key)["bonus"] += bonus
-    for key, points in accounts.values_list(account_field).annotate(total=Sum("balance")):
-        row(key)["points"] += points or 0
-    result = []
-    for key, values in rows.items():
-        achievement = None
-        if values["target"] > 0:
-            achievement = (values["net_sales"] * 100 / values["target"]).quantize(Decimal("0.01"))
-        result.append(
-            LeaderRow(
-                key=key or "",
-                label=labels.get(key, key) or "",
-                net_sales=values["net_sales"],
-                target=values["target"],
-                achievement=achievement,
-                bonus=values["bonus"],
-                points=values["points"],
-            )
-        )
-    result.sort(key=lambda r: (r.achievement is None, -(r.achievement or 0), r.key))
-    return result
-
-
-def _latest_bonus_by(awards: QuerySet[BonusAward], key: str):
-    """(key, bonus booked) per group: the revisions' amounts add up to the latest bonus."""
-    for group, total in awards.values_list(key).annotate(total=Sum("amount")).order_by():
-        yield group, money_from_db(total)

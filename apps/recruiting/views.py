@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from apps.core.client_ip import client_ip
 from apps.core.scoping import mask_phone
 from apps.customers.models import Membership
 from apps.recruiting.forms import SignUpForm
@@ -27,12 +28,8 @@ SEND_CODE, JOIN = "send_code", "join"
 
 
 def client_address(request) -> str:
-    """The address the request came from, as the web server saw it.
-
-    Behind a proxy this is the proxy's: have it pass the client's address as
-    REMOTE_ADDR (gunicorn's ``--forwarded-allow-ips``) so limits count per shopper.
-    """
-    return request.META.get("REMOTE_ADDR", "")
+    """The shopper's address, through the trusted proxies (``apps.core.client_ip``)."""
+    return client_ip(request)
 
 
 def _errors_of(exc: ValidationError) -> dict[str, list[str]]:

@@ -1,28 +1,38 @@
 """API shapes of brands, regions and stores."""
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from apps.core.api import coord_system_field, location_to_wgs84
-from apps.core.batches import MemoSlugRelatedField
+from apps.core.api import code_field, coord_system_field, location_to_wgs84
 from apps.stores.models import Brand, Region, Store
 
 
 def brand_code_field(**kwargs) -> serializers.SlugRelatedField:
     """A brand named by its code (writable)."""
-    return MemoSlugRelatedField(
-        slug_field="code", queryset=Brand.objects.all(), cache_lookups=True, **kwargs
+    return code_field(
+        Brand,
+        slug_field="code",
+        unknown=_("Unknown brand code '{value}'."),
+        cache_lookups=True,
+        **kwargs,
     )
 
 
 def region_code_field(**kwargs) -> serializers.SlugRelatedField:
     """A region named by its code (writable)."""
-    return serializers.SlugRelatedField(slug_field="code", queryset=Region.objects.all(), **kwargs)
+    return code_field(
+        Region, slug_field="code", unknown=_("Unknown region code '{value}'."), **kwargs
+    )
 
 
 def store_code_field(**kwargs) -> serializers.SlugRelatedField:
     """A store named by its code (writable)."""
-    return MemoSlugRelatedField(
-        slug_field="code", queryset=Store.objects.all(), cache_lookups=True, **kwargs
+    return code_field(
+        Store,
+        slug_field="code",
+        unknown=_("Unknown store code '{value}'."),
+        cache_lookups=True,
+        **kwargs,
     )
 
 

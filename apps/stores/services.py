@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.utils.translation import gettext as _
 
 from apps.stores.events import store_closed
 from apps.stores.models import Brand, Region, Store, StoreNetworkVersion
@@ -55,7 +56,7 @@ def _region_check_no_cycle(region: Region) -> None:
     parent = region.parent
     while parent is not None:
         if parent.pk in seen:
-            raise ValidationError({"parent": "A region cannot sit below itself."})
+            raise ValidationError({"parent": _("A region cannot sit below itself.")})
         seen.add(parent.pk)
         parent = parent.parent
 
@@ -90,7 +91,7 @@ def store_create(*, code: str, brands: Iterable[Brand] = (), **fields) -> Store:
 def store_update(*, store: Store, brands: Iterable[Brand] | None = None, **fields) -> Store:
     unknown = set(fields) - set(STORE_EDITABLE_FIELDS)
     if unknown:
-        raise ValidationError({field: "This field cannot be changed." for field in unknown})
+        raise ValidationError({field: _("This field cannot be changed.") for field in unknown})
     was_active = Store.objects.filter(pk=store.pk).values_list("is_active", flat=True).first()
     for field, value in fields.items():
         setattr(store, field, value)

@@ -15,6 +15,7 @@ class BrandViewSet(MasterDataViewSet):
     lookup_value_regex = "[^/]+"
     search_fields = ["code", "name"]
     ordering_fields = ["code", "name"]
+    list_date = None  # brands carry no date
     create_service = staticmethod(services.brand_create)
     update_service = staticmethod(services.brand_update)
     instance_kwarg = "brand"
@@ -27,6 +28,7 @@ class RegionViewSet(MasterDataViewSet):
     lookup_field = "code"
     lookup_value_regex = "[^/]+"
     ordering_fields = ["code", "name"]
+    list_date = None  # regions carry no date
     create_service = staticmethod(services.region_create)
     update_service = staticmethod(services.region_update)
     instance_kwarg = "region"
@@ -39,6 +41,7 @@ class StoreViewSet(MasterDataViewSet):
     lookup_field = "code"
     lookup_value_regex = "[^/]+"
     ordering_fields = ["code", "name", "city"]
+    list_date = None  # stores carry no date
     create_service = staticmethod(services.store_create)
     update_service = staticmethod(services.store_update)
     instance_kwarg = "store"

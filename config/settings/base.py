@@ -6,9 +6,11 @@ embedded Redis (``config.embedded_redis``) under ``var/``. ``DATABASE_URL`` and
 """
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
 from config.embedded_redis import SUPERVISED_ENV, EmbeddedRedis
@@ -138,6 +140,8 @@ INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 # MIDDLEWARE
 # ------------------------------------------------------------------------------
 MIDDLEWARE = [
+    # First: its request id is on every log line below, its timing covers them all.
+    "apps.core.observability.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "apps.core.middleware.RejectNulInUrlMiddleware",
@@ -233,6 +237,12 @@ AXES_ADDRESS_FAILURE_LIMIT = env.int("AXES_ADDRESS_FAILURE_LIMIT", default=30)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_HANDLER = "apps.core.login_attempts.LoginAttemptHandler"
+# Behind load balancers: how many proxies append to X-Forwarded-For in front
+# of the web processes. 0 (no proxy) ignores the header, which any client can
+# write. Lockouts, sign-up limits and throttles key on the address it gives
+# (apps.core.client_ip); the API's throttles read DRF's NUM_PROXIES, the same.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "apps.core.client_ip.client_ip"
 # Database sessions with the user on each row (apps.core.models.UserSession),
 # so that deactivating a guide ends their sessions in one statement.
 SESSION_ENGINE = "apps.core.sessions"
@@ -243,13 +253,59 @@ LOGIN_REDIRECT_URL = "admin:index"
 
 # LOGGING
 # ------------------------------------------------------------------------------
+# LOG_FORMAT=json: one JSON object a line, with the request id and the task id
+# (apps.core.observability), so one sign-up can be followed from its request
+# through its task. The default stays readable in a terminal.
+LOG_FORMAT = env("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"ids": {"()": "apps.core.observability.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "apps.core.observability.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["ids"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
+
+# METRICS (/metrics, Prometheus)
+# ------------------------------------------------------------------------------
+# Every process of a host (gunicorn workers, Celery pool processes) writes its
+# counters under this folder and /metrics sums them; config.supervisor empties
+# it when a run starts. Set before anything imports prometheus-client.
+PROMETHEUS_MULTIPROC_DIR = env("PROMETHEUS_MULTIPROC_DIR", default=str(VAR_DIR / "prometheus"))
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = PROMETHEUS_MULTIPROC_DIR
+Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
+# Who may read /metrics: these client addresses (the connecting address,
+# never a forwarded header), or any caller with "Authorization: Bearer <token>".
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+
+# ERROR REPORTING (Sentry), on only when SENTRY_DSN is set
+# ------------------------------------------------------------------------------
+SENTRY_DSN = env("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    import sentry_sdk
+    from sentry_sdk.integrations.celery import CeleryIntegration
+    from sentry_sdk.integrations.django import DjangoIntegration
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=env("SENTRY_ENVIRONMENT", default="production"),
+        integrations=[DjangoIntegration(), CeleryIntegration()],
+        traces_sample_rate=env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0),
+        # Members' phones and locations never leave for a third party.
+        send_default_pii=False,
+    )
 
 # AUDIT (django-simple-history)
 # ------------------------------------------------------------------------------
@@ -271,14 +327,19 @@ REST_FRAMEWORK = {
     # quietly create inactive stores and guides.
     "DEFAULT_PARSER_CLASSES": ("apps.core.parsers.JSONParser",),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # apps.core.listing: one query vocabulary (date_from/date_to, ordering,
+    # page_size) on every list, and an unknown query parameter is a 400.
     "DEFAULT_FILTER_BACKENDS": (
-        "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        "apps.core.listing.ListQueryFilter",
+        "apps.core.listing.FilterBackend",
+        "apps.core.listing.StrictOrderingFilter",
+        "apps.core.listing.SearchFilter",
     ),
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "apps.core.listing.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "apps.core.schema.ScrmAutoSchema",
     "EXCEPTION_HANDLER": "apps.core.api.exception_handler",
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT or None,
     # Rates of apps.core.throttling's throttles ("<count>/<s|min|hour|day>",
     # "off" for none). Sign-ups count per integration token: one mini-program
     # backend may carry a brand's whole campaign, so raise it to the expected peak.
@@ -295,6 +356,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a field named "kind": each choice set gets its own
+    # schema name rather than a numbered one (and `check --deploy` stays clean).
+    "ENUM_NAME_OVERRIDES": {
+        "StoreKindEnum": "apps.stores.models.Store.Kind",
+        "EntryKindEnum": "apps.commissions.models.EntryKind",
+        "FollowUpKindEnum": "apps.engagement.models.FollowUpKind",
+        "PointsMovementKindEnum": "apps.incentives.models.PointsMovement.Kind",
+    },
 }
 
 # CELERY
@@ -328,11 +397,22 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A message delivered this many times without finishing (its worker died
+# each time) is parked for HQ rather than delivered again (apps.core.taskbase).
+TASK_MAX_DELIVERIES = env.int("TASK_MAX_DELIVERIES", default=3)
 CELERY_TASK_TIME_LIMIT = 30 * 60  # below the visibility timeout above
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_WORKER_SEND_TASK_EVENTS = True
+# With JSON logs the workers keep Django's LOGGING rather than Celery's format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
 CELERY_TASK_SEND_SENT_EVENT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Each kind of work has a queue and a worker group of its own (apps.core.queues,
+# the Procfile): sign-ups never wait behind the nightly settlement.
+CELERY_TASK_ROUTES = ("apps.core.queues.route_task",)
+CELERY_TASK_DEFAULT_QUEUE = "default"
+# Prepended to every queue's name; the tests give their workers private queues.
+TASK_QUEUE_PREFIX = ""
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 DJANGO_CELERY_BEAT_TZ_AWARE = True
 # Sign-ups and orders each queue one batch run for everything committed before
@@ -344,6 +424,13 @@ TASK_COALESCING = env.bool(
     "TASK_COALESCING",
     default=CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache",
 )
+
+# WEBHOOKS (apps.core.webhooks)
+# ------------------------------------------------------------------------------
+# A failed delivery is tried again after 30 s, doubling up to an hour between
+# tries, for 24 hours; an endpoint failing that long is disabled.
+WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=30)
+WEBHOOK_RETRY_HOURS = env.int("WEBHOOK_RETRY_HOURS", default=24)
 
 # SMS (apps.core.sms)
 # ------------------------------------------------------------------------------

@@ -20,6 +20,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # (tests/worker.py) must send its messages to the broker: TEST_TASKS_EAGER=false.
 CELERY_TASK_ALWAYS_EAGER = env.bool("TEST_TASKS_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True
+# A test's worker processes consume queues of their own (tests/worker.py):
+# the tasks they queue themselves go there too, never to a shared broker's
+# real queues.
+TASK_QUEUE_PREFIX = env("TEST_TASK_QUEUE_PREFIX", default="")
 # With no CELERY_BROKER_URL those tests get a Redis of their own, started on
 # first use (tests/worker.py) on a socket of this test run, never the
 # embedded Redis a ``make run`` of the same checkout may be using.

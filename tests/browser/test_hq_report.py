@@ -93,8 +93,33 @@ def test_hq_downloads_a_csv_whose_totals_equal_the_api(live_server, november_led
     assert download.suggested_filename == "commission-report-store.csv"
     assert [line[0] for line in lines[1:-1]] == [row["key"] for row in api["rows"]]
     assert lines[-1] == [
-        "TOTAL", "", str(api["totals"]["entries"]), api["totals"]["base_amount"],
+        "TOTAL", "", str(api["totals"]["entries"]), api["totals"]["sales"],
+        api["totals"]["store_commission"], api["totals"]["guide_commission"],
         api["totals"]["amount"],
     ]  # fmt: skip
     assert api["totals"]["entries"] == 30  # 3 eastern guides × 10 November days
     assert api["totals"]["amount"] in page_totals
+
+
+def test_the_report_on_a_phone_keeps_every_amount_on_screen(live_server, november_ledger):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+        page.goto(f"{live_server.url}/admin/login/")
+        page.fill("input[name=username]", "hq")
+        page.fill("input[name=password]", "pass-word-123")
+        page.click("button[type=submit]")
+        page.goto(f"{live_server.url}/admin/commissions/report/?group_by=store")
+        page.wait_for_selector("[data-testid=report-totals]")
+        page.screenshot(path=ARTIFACTS / "hq-commission-report-phone.png", full_page=True)
+        amounts = page.locator("[data-testid=report-row-amount]")
+        boxes = [amounts.nth(i).bounding_box() for i in range(amounts.count())]
+        scrolls_sideways = page.evaluate(
+            "document.documentElement.scrollWidth > document.documentElement.clientWidth"
+        )
+        browser.close()
+
+    assert boxes and all(box["x"] + box["width"] <= 390 for box in boxes)
+    assert not scrolls_sideways

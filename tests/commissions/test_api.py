@@ -205,8 +205,8 @@ def test_guides_see_their_own_entries_managers_their_store_hq_all(two_stores_set
 def test_list_filters(two_stores_settled, hq_client):
     response = hq_client.get(
         "/api/v1/commission-entries/",
-        {"brand": "AUR", "store": "SH02", "status": "settled", "business_date_from": "2026-03-10",
-         "business_date_to": "2026-03-10"},
+        {"brand": "AUR", "store": "SH02", "status": "settled", "date_from": "2026-03-10",
+         "date_to": "2026-03-10"},
     )  # fmt: skip
 
     assert response.status_code == 200

@@ -34,20 +34,21 @@ def report(org, role="hq", **params):
     response = token_client(org.users[role]).get(URL, params)
     assert response.status_code == 200, response.content
     body = response.json()
-    return [(r["key"], r["entries"], r["base_amount"], r["amount"]) for r in body["rows"]], body[
-        "totals"
-    ]
+    return [(r["key"], r["entries"], r["sales"], r["amount"]) for r in body["rows"]], body["totals"]
 
 
 def test_grouped_by_store_with_a_totals_row(org, ledger):
     rows, totals = report(org, group_by="store")
 
-    assert rows == [  # in the order the stores were created
-        ("SH01", 4, "400.00", "16.00"),
-        ("SH02", 2, "200.00", "8.00"),
-        ("BJ01", 2, "200.00", "8.00"),
+    assert rows == [  # in the order the stores were created; a sale is counted once
+        ("SH01", 4, "200.00", "16.00"),
+        ("SH02", 2, "100.00", "8.00"),
+        ("BJ01", 2, "100.00", "8.00"),
     ]
-    assert totals == {"entries": 8, "base_amount": "800.00", "amount": "32.00"}
+    assert totals == {
+        "entries": 8, "sales": "400.00", "store_commission": "20.00",
+        "guide_commission": "12.00", "amount": "32.00",
+    }  # fmt: skip
 
 
 def test_grouped_by_region_guide_brand_day_and_month(org, ledger):
@@ -57,17 +58,32 @@ def test_grouped_by_region_guide_brand_day_and_month(org, ledger):
     by_day, _ = report(org, group_by="day")
     by_month, _ = report(org, group_by="month")
 
-    assert by_region == [("EAST-SH", 6, "600.00", "24.00"), ("NORTH", 2, "200.00", "8.00")]
+    assert by_region == [("EAST-SH", 6, "300.00", "24.00"), ("NORTH", 2, "100.00", "8.00")]
     assert by_guide == [
-        ("", 4, "400.00", "20.00"),  # the stores' own lines
-        ("M-SH01", 1, "100.00", "3.00"),
+        ("", 4, "400.00", "20.00"),  # the stores' shares: every sale
+        ("M-SH01", 1, "100.00", "3.00"),  # the sales credited to each guide
         ("G-SH01", 1, "100.00", "3.00"),
         ("G-SH02", 1, "100.00", "3.00"),
         ("G-BJ01", 1, "100.00", "3.00"),
     ]
-    assert by_brand == [("AUR", 8, "800.00", "32.00")]
-    assert by_day == [("2026-11-18", 8, "800.00", "32.00")]
-    assert by_month == [("2026-11", 8, "800.00", "32.00")]
+    assert by_brand == [("AUR", 8, "400.00", "32.00")]
+    assert by_day == [("2026-11-18", 8, "400.00", "32.00")]
+    assert by_month == [("2026-11", 8, "400.00", "32.00")]
+
+
+def test_grouped_by_guide_the_stores_shares_are_labelled_and_sales_total_once(org, ledger):
+    body = token_client(org.users["hq"]).get(URL, {"group_by": "guide"}).json()
+    chinese = (
+        token_client(org.users["hq"])
+        .get(URL, {"group_by": "guide"}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+        .json()
+    )
+
+    assert body["rows"][0]["label"] == "Stores' shares (no guide)"
+    assert chinese["rows"][0]["label"] == "门店分成（无导购）"
+    assert body["totals"]["sales"] == "400.00"
+    assert body["totals"]["store_commission"] == body["rows"][0]["store_commission"] == "20.00"
+    assert body["totals"]["guide_commission"] == "12.00"
 
 
 def test_filters_narrow_the_entries(org, ledger):
@@ -164,10 +180,15 @@ def test_csv_export_streams_rows_and_the_api_totals(org, ledger):
     assert response["Content-Type"].startswith("text/csv")
     text = b"".join(response.streaming_content).decode("utf-8-sig")
     lines = list(csv.reader(io.StringIO(text)))
-    assert lines[0] == ["key", "label", "entries", "base_amount", "amount"]
+    assert lines[0] == [
+        "key", "label", "entries", "sales", "store_commission", "guide_commission", "amount",
+    ]  # fmt: skip
     assert [line[0] for line in lines[1:]] == ["SH01", "SH02", "TOTAL"]
-    assert lines[-1][2:] == [str(totals["entries"]), totals["base_amount"], totals["amount"]]
-    assert sum(Decimal(line[4]) for line in lines[1:-1]) == Decimal(totals["amount"])
+    assert lines[-1][2:] == [
+        str(totals["entries"]), totals["sales"], totals["store_commission"],
+        totals["guide_commission"], totals["amount"],
+    ]  # fmt: skip
+    assert sum(Decimal(line[6]) for line in lines[1:-1]) == Decimal(totals["amount"])
 
 
 def test_xlsx_export_is_a_workbook_with_the_totals_row(org, ledger):
@@ -178,7 +199,9 @@ def test_xlsx_export_is_a_workbook_with_the_totals_row(org, ledger):
     values = [[cell.value for cell in row] for row in sheet.iter_rows()]
     assert values[1][:3] == ["AUR", "Aurora", 8]
     assert values[-1][0] == "TOTAL"
-    assert Decimal(str(values[-1][4])) == Decimal("32.00")
+    assert Decimal(str(values[-1][6])) == Decimal("32.00")
+    assert sheet.freeze_panes == "A2" and sheet["A1"].font.bold
+    assert sheet["G2"].number_format == "#,##0.00" and isinstance(sheet["G2"].value, float | int)
 
 
 # --- admin page ---------------------------------------------------------------
@@ -218,7 +241,7 @@ def test_report_page_exports_csv(org, ledger):
     response = logged_in(org, "hq").get(PAGE, {"group_by": "region", "export": "csv"})
 
     text = b"".join(response.streaming_content).decode("utf-8-sig")
-    assert text.splitlines()[-1] == "TOTAL,,8,800.00,32.00"
+    assert text.splitlines()[-1] == "TOTAL,,8,400.00,20.00,12.00,32.00"
 
 
 @pytest.mark.parametrize(
@@ -228,3 +251,37 @@ def test_start_page_links_the_report(org, role, linked):
     html = logged_in(org, role).get("/admin/").content.decode()
 
     assert (PAGE in html) is linked
+
+
+def test_report_page_shows_the_top_groups_first_then_all(org, ledger, monkeypatch):
+    from apps.commissions import admin_views
+
+    monkeypatch.setattr(admin_views, "TOP_GROUPS", 2)
+    client = logged_in(org, "hq")
+
+    top = client.get(PAGE, {"group_by": "guide"})
+    everything = client.get(PAGE, {"group_by": "guide", "show": "all"})
+
+    assert [row["key"] for row in top.context["rows"]] == ["", "M-SH01"]  # 20.00, then 3.00
+    assert 'data-testid="report-show-all"' in top.content.decode()
+    assert len(everything.context["rows"]) == 5
+    assert 'data-testid="report-show-all"' not in everything.content.decode()
+
+
+def test_report_pickers_offer_the_codes_in_the_callers_scope(org, ledger):
+    hq = logged_in(org, "hq").get(PAGE).context["pickers"]
+    region = logged_in(org, "region_east").get(PAGE).context["pickers"]
+
+    assert [code for code, _name in hq["brands"]] == ["AUR", "BOR"]
+    assert sorted(code for code, _name in hq["stores"]) == ["BJ01", "SH01", "SH02"]
+    assert sorted(code for code, _name in region["stores"]) == ["SH01", "SH02"]
+    assert sorted(code for code, _name in region["guides"]) == ["G-SH01", "G-SH02", "M-SH01"]
+
+
+def test_a_picker_with_too_many_codes_is_left_out(org, ledger, monkeypatch):
+    from apps.commissions import admin_views
+
+    monkeypatch.setattr(admin_views, "PICKER_LIMIT", 2)
+    pickers = logged_in(org, "hq").get(PAGE).context["pickers"]
+
+    assert pickers["stores"] == [] and len(pickers["brands"]) == 2

@@ -204,23 +204,29 @@ def test_api_rows_out_of_scope_are_404(org, ledger, role):
     assert (entry_response.status_code, settlement_response.status_code) == (404, 404)
 
 
-@pytest.mark.parametrize("role", ["region_east", "manager_sh01", "guide_sh01"])
-def test_api_orders_and_payouts_are_closed_below_hq(org, ledger, role):
+@pytest.mark.parametrize(
+    ("role", "readable"),
+    [("region_east", True), ("manager_sh01", True), ("guide_sh01", True)],
+)
+def test_below_hq_orders_are_read_in_scope_and_payouts_closed(org, ledger, role, readable):
     client = token_client(org.users[role])
     settlement = ledger.settlements["G-SH01"]
 
     order = client.get("/api/v1/orders/O-G-SH01/")
+    elsewhere = client.get("/api/v1/orders/O-G-BJ01/")
     paid = client.post(f"/api/v1/settlements/{settlement.pk}/mark-paid/", {"payout_ref": "X"})
 
-    assert (order.status_code, paid.status_code) == (403, 403)
+    assert (order.status_code, elsewhere.status_code, paid.status_code) == (200, 404, 403)
+    assert order.json()["member_phone"] == "137****0002"
     settlement.refresh_from_db()
     assert settlement.status == Settlement.Status.SETTLED
 
 
-def test_api_orders_never_carry_the_member_phone(org, ledger):
-    body = token_client(org.users["pos"]).get("/api/v1/orders/O-G-SH01/").json()
+def test_api_orders_carry_the_member_phone_masked_but_for_hq(org, ledger):
+    pos = token_client(org.users["pos"]).get("/api/v1/orders/O-G-SH01/").json()
+    hq = token_client(org.users["hq"]).get("/api/v1/orders/O-G-SH01/").json()
 
-    assert "member_phone" not in body
+    assert (pos["member_phone"], hq["member_phone"]) == ("137****0002", "13700000002")
 
 
 @pytest.mark.parametrize(

@@ -356,6 +356,22 @@ def test_t1_settles_the_next_day_and_rerunning_writes_nothing(ingest, plan):
     assert Settlement.objects.get().period_end == DAY + dt.timedelta(days=1)
 
 
+def test_closing_settlements_records_one_settlement_closed_event_each(ingest, plan):
+    from apps.core.models import WebhookEvent
+    from apps.core.webhooks import webhook_endpoint_create
+
+    webhook_endpoint_create(url="https://erp.example.com/hook", events=["settlement.closed"])
+    ingest()
+
+    services.settlement_run(run_date=DAY + dt.timedelta(days=1))
+    services.settlement_run(run_date=DAY + dt.timedelta(days=1))
+
+    events = WebhookEvent.objects.filter(type="settlement.closed")
+    assert [(e.data["beneficiary"], e.data["total"], e.data["status"]) for e in events] == [
+        ("store", "5.00", "settled")
+    ]
+
+
 def test_tn_holds_entries_for_n_days(ingest, brand, store, plan):
     SettlementTermsFactory(brand=brand, store=store, mode="TN", hold_days=3)
     SettlementTermsFactory(brand=brand, mode="T1", hold_days=1)

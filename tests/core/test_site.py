@@ -87,6 +87,8 @@ def test_production_passes_the_deploy_check():
         "WARNING",
         DJANGO_SECRET_KEY="k3y-" + "q8Zr2vLm9xT" * 6,
         DJANGO_ALLOWED_HOSTS="scrm.example.com",
+        # A cache of its own, whether CI's broker is Redis or embedded.
+        CACHE_URL="redis://127.0.0.1:6379/10",
     )
 
     assert result.returncode == 0, result.stderr
@@ -105,7 +107,7 @@ def test_rate_limits_and_the_cache_follow_the_environment(tmp_path):
     }
 
     with_redis = _manage(
-        "shell", "-v", "0", "-c", show, **production,
+        "shell", "-v", "0", "-c", show, **{**production, "CACHE_URL": "redis://127.0.0.1:6379/10"},
         CELERY_BROKER_URL="redis://127.0.0.1:6379/9",
         API_SIGNUP_THROTTLE_RATE="300/s",
         AXES_FAILURE_LIMIT="8",

@@ -18,6 +18,7 @@ from config.supervisor import (
     procfile_commands,
     requeue_unacknowledged,
     running_pid,
+    worker_queues,
 )
 from tests.processes import process_session, wait_for_text, wait_until_session_empty
 from tests.slow_celery_app import app as slow_app
@@ -66,6 +67,10 @@ def test_procfile_commands_expand_variables_with_defaults():
         "127.0.0.1:8123",
     ]
     assert "--concurrency=2" in commands["worker"]
+    assert worker_queues(commands["worker_settlement"]) == {"settlement"}
+    assert worker_queues(["celery", "worker", "-Q", "a,b"]) == {"a", "b"}
+    assert worker_queues(["celery", "worker", "-Qa"]) == {"a"}
+    assert worker_queues(["celery", "worker"]) is None
     assert commands["release"] == ["python", "manage.py", "migrate", "--noinput"]
 
 
@@ -148,21 +153,25 @@ def test_messages_a_killed_consumer_held_go_back_to_their_queue(tmp_path):
             queue.put({"job": 1})
             queue.put({"job": 2})
             queue.close()
-        # Given a consumer that took both messages without acknowledging them, then died
+            busy = connection.SimpleQueue("busy")
+            busy.put({"job": 3})
+            busy.close()
+        # Given a consumer that took all three messages without acknowledging them, then died
         consumer = subprocess.run(
             [sys.executable, "-c",
              "import os, signal, sys; from kombu import Connection\n"
              "q = Connection(sys.argv[1]).SimpleQueue('jobs')\n"
              "[q.get(timeout=5) for _ in range(2)]\n"
+             "Connection(sys.argv[1]).SimpleQueue('busy').get(timeout=5)\n"
              "os.kill(os.getpid(), signal.SIGKILL)", redis.broker_url],
             cwd=ROOT, capture_output=True, timeout=30,
         )  # fmt: skip
         assert consumer.returncode == -signal.SIGKILL, consumer.stderr
         client = Redis.from_url(redis.cache_url)
-        assert (client.llen("jobs"), client.hlen("unacked")) == (0, 2)
+        assert (client.llen("jobs"), client.hlen("unacked")) == (0, 3)
 
-        # When they are handed back
-        handed_back = requeue_unacknowledged(redis.broker_url)
+        # When they are handed back, but for the queue a live worker consumes
+        handed_back = requeue_unacknowledged(redis.broker_url, keep_queues={"busy"})
 
         # Then the next consumer gets both, marked as redelivered
         with Connection(redis.broker_url) as connection:
@@ -175,6 +184,8 @@ def test_messages_a_killed_consumer_held_go_back_to_their_queue(tmp_path):
         assert sorted(m.payload["job"] for m in messages) == [1, 2]
         assert all(m.delivery_info.get("redelivered") or m.headers.get("redelivered")
                    for m in messages)  # fmt: skip
+        assert (client.llen("busy"), client.hlen("unacked")) == (0, 1)
+        assert requeue_unacknowledged(redis.broker_url) == 1
         assert requeue_unacknowledged(redis.broker_url) == 0
     finally:
         server.kill()

@@ -135,7 +135,7 @@ def test_anonymous_callers_get_401(anon_client):
         assert anon_client.get(path).status_code == 401, path
 
 
-def test_due_before_filters_and_names_a_bad_date(org, guide_api):
+def test_date_to_filters_by_due_date_and_names_a_bad_date(org, guide_api):
     mine = org.members["G-SH01"]
     today = timezone.localdate()
     follow_up_create_manual(membership=mine, title="a", due_date=today, user=None)
@@ -143,11 +143,11 @@ def test_due_before_filters_and_names_a_bad_date(org, guide_api):
         membership=mine, title="b", due_date=today + dt.timedelta(days=5), user=None
     )
 
-    soon = guide_api.get("/api/v1/follow-ups/", {"due_before": today.isoformat()}).json()
-    bad = guide_api.get("/api/v1/follow-ups/", {"due_before": "tomorrow"})
+    soon = guide_api.get("/api/v1/follow-ups/", {"date_to": today.isoformat()}).json()
+    bad = guide_api.get("/api/v1/follow-ups/", {"date_to": "tomorrow"})
 
     assert [t["title"] for t in soon["results"]] == ["a"]
-    assert bad.status_code == 400 and "due_before" in bad.json()
+    assert bad.status_code == 400 and "date_to" in bad.json()
 
 
 def test_guides_list_only_their_stores_brands_tags(org, guide_api):

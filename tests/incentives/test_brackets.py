@@ -4,6 +4,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -121,6 +122,6 @@ def test_negative_net_sales_earn_nothing():
     ],
 )
 def test_invalid_brackets_are_refused_naming_the_bracket(brackets, message):
-    with pytest.raises(ValidationError) as exc:
+    with translation.override("en"), pytest.raises(ValidationError) as exc:
         brackets_parse(brackets)
     assert message in str(exc.value.message_dict["brackets"])

@@ -82,10 +82,10 @@ def _huge_entries(guide, *, count: int) -> None:
 API_READS = [
     "/api/v1/settlements/",
     "/api/v1/settlements/?ordering=-period_end",
-    "/api/v1/settlements/?period_from=9999-12-31",
+    "/api/v1/settlements/?date_from=9999-12-31",
     "/api/v1/commission-entries/",
     "/api/v1/commission-entries/?ordering=-business_date",
-    "/api/v1/commission-entries/?business_date_from=9999-12-31",
+    "/api/v1/commission-entries/?date_from=9999-12-31",
     "/api/v1/members/",
 ]
 REPORT_READS = [

@@ -25,6 +25,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 
 from apps.commissions.models import ATTRIBUTION_REFRESHABLE, Beneficiary, CommissionEntry, Order
+from apps.commissions.outbound_events import order_attributed_record
 from apps.commissions.services.entries import (
     commission_entries_write,
     commission_entries_write_late_guide,
@@ -66,6 +67,7 @@ def order_attribution_refresh(*, order_id: int, write_entries: bool = True) -> b
             return False
         order.attributed_guide, order.attribution_reason = guide, reason
         order.save(update_fields=["attributed_guide", "attribution_reason"])
+        order_attributed_record(order)
         if guide is not None:
             store_shares = CommissionEntry.objects.filter(
                 order_id=order_id, refund__isnull=True, beneficiary=Beneficiary.STORE

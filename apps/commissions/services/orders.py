@@ -11,7 +11,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -25,6 +24,7 @@ from apps.commissions.models import (
     Refund,
     document_number_validator,
 )
+from apps.commissions.outbound_events import orders_attributed_record
 from apps.core.batches import BATCH_CHUNK_ITEMS, ItemOutcome, Outcome, validation_errors_of
 from apps.core.money import MIN_AMOUNT, quantize_money
 from apps.core.phones import phone_normalise
@@ -396,6 +396,7 @@ def _orders_write_chunk(chunk: list[tuple[ItemOutcome, tuple[LineInput, ...]]]) 
                     for outcome, lines in chunk
                     for line in lines
                 )  # fmt: skip
+                orders_attributed_record([outcome.obj for outcome, _lines in chunk])
             return
         except IntegrityError:
             for outcome, _lines in chunk:
@@ -582,8 +583,10 @@ def _refunds_write_locked(chunk: list[ItemOutcome]) -> list[tuple[ItemOutcome, D
         written.append(refund)
     Refund.objects.bulk_create(written)
     for order_id, amount in refunded.items():
-        Order.objects.filter(pk=order_id).update(refunded_amount=F("refunded_amount") + amount)
+        # The new total is computed here, under the row lock, as a Decimal: SQLite would add
+        # F("refunded_amount") + amount as floating point and could overshoot the amount.
         locked[order_id].refunded_amount += amount
+        Order.objects.filter(pk=order_id).update(refunded_amount=locked[order_id].refunded_amount)
     return refused
 
 

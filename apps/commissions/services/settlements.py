@@ -21,6 +21,7 @@ from apps.commissions.models import (
     SettlementCutoff,
     SettlementMode,
 )
+from apps.commissions.outbound_events import settlements_event_record
 from apps.commissions.services.entries import (
     ENTRY_CATCH_UP_DAYS,
     bulk_statement_settings,
@@ -30,6 +31,7 @@ from apps.commissions.services.entries import (
 from apps.commissions.sql import settlements as settlement_sql
 from apps.commissions.sql.dialect import SIDES, T
 from apps.core.db import ANALYZE_AFTER_ROWS, tables_analyze
+from apps.core.models import WebhookEventType
 from apps.core.money import money_from_db
 from apps.core.sql import SQL, list_param, render
 from apps.stores.models import Brand
@@ -115,6 +117,9 @@ def _settlements_finish(cursor, *, run_token: str) -> None:
     """Carry negative balances into this run's settlements, then sum their totals."""
     _carry_forward_link(run_token=run_token)
     cursor.execute(settlement_sql.UPDATE_TOTALS, {"run_token": run_token})
+    settlements_event_record(
+        WebhookEventType.SETTLEMENT_CLOSED, Settlement.objects.filter(run_token=run_token)
+    )
 
 
 def _settle(
@@ -426,4 +431,7 @@ def settlement_mark_paid(*, settlement: Settlement, payout_ref: str) -> Settleme
         locked.payout_ref = payout_ref.strip()
         locked.paid_at = timezone.now()
         locked.save(update_fields=["status", "payout_ref", "paid_at"])
+        settlements_event_record(
+            WebhookEventType.SETTLEMENT_PAID, Settlement.objects.filter(pk=locked.pk)
+        )
     return locked

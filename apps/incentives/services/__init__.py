@@ -13,7 +13,11 @@ from apps.incentives.services.close import (
     bonus_months_due,
     net_sales_by_beneficiary,
 )
-from apps.incentives.services.plans import bonus_plan_create, bonus_plan_update
+from apps.incentives.services.plans import (
+    bonus_plan_create,
+    bonus_plan_update,
+    incentive_policy_set,
+)
 from apps.incentives.services.points import points_redeem
 from apps.incentives.services.targets import (
     RowError,
@@ -32,6 +36,7 @@ __all__ = [
     "bonus_months_due",
     "bonus_plan_create",
     "bonus_plan_update",
+    "incentive_policy_set",
     "month_parse",
     "net_sales_by_beneficiary",
     "points_redeem",

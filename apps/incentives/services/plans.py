@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from apps.incentives.brackets import brackets_parse, brackets_to_json
-from apps.incentives.models import BonusAward, BonusPlan
+from apps.incentives.models import BonusAward, BonusPlan, IncentivePolicy
 from apps.stores.models import Brand, Store
 
 # Fields of a plan that a paid bonus froze: they can no longer change.
@@ -117,3 +117,15 @@ def bonus_plan_update(*, plan: BonusPlan, **changes) -> BonusPlan:
         plan.full_clean(exclude=["specificity"])
         plan.save()
     return plan
+
+
+def incentive_policy_set(*, brand: Brand, **fields) -> IncentivePolicy:
+    """Create or change a brand's incentive policy (close hold, points rules), validated."""
+    with transaction.atomic():
+        Brand.objects.select_for_update().get(pk=brand.pk)
+        policy = IncentivePolicy.objects.filter(brand=brand).first() or IncentivePolicy(brand=brand)
+        for name, value in fields.items():
+            setattr(policy, name, value)
+        policy.full_clean()
+        policy.save()
+    return policy

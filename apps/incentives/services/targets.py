@@ -59,7 +59,7 @@ def sales_target_check(
         store = guide.store
     if store is None:
         errors.setdefault("store", _("Name the store (and the guide, for a guide's target)."))
-    elif not scope.everything and store.pk not in scope.store_ids:
+    elif not scope.covers_store(store_id=store.pk, region_id=store.region_id):
         errors["store"] = _("This store is outside the stores you manage.")
     elif not store.brands.filter(pk=brand.pk).exists():
         errors["store"] = _("This store does not carry the brand.")

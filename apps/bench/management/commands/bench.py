@@ -9,7 +9,7 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from apps.bench import assignment, incentives, ingest, load, report, settlement
+from apps.bench import assignment, incentives, ingest, load, report, scope, settlement
 
 BENCHMARKS = {
     "assignment": assignment,
@@ -18,6 +18,7 @@ BENCHMARKS = {
     "load": load,
     "incentives": incentives,
     "ingest": ingest,
+    "scope": scope,
 }
 
 
