@@ -59,3 +59,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
 ]
+
+if settings.BENCH_ANCHOR_ENDPOINT:
+    # The bare insert ``bench load`` measures the API against (apps/bench/anchor.py).
+    from apps.bench.anchor import AnchorView
+
+    urlpatterns.append(path("api/v1/bench/anchor/", AnchorView.as_view(), name="bench-anchor"))

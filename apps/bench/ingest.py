@@ -37,6 +37,7 @@ from rest_framework.authtoken.models import Token
 from apps.bench.load import (
     ORDER_PREFIX,
     REQUEST_TIMEOUT_SECONDS,
+    STACK_START_SECONDS,
     LoadMix,
     _cpu_seconds_by_kind,
     _database_url,
@@ -51,8 +52,6 @@ from apps.demo.seed import demo_seed
 MAX_ORDERS = 1_000_000
 MAX_SINGLE_SECONDS = 120
 DRAIN_TIMEOUT_SECONDS = 300
-# The stack runs `release`, `collectstatic` and `seed_demo` before gunicorn listens.
-STACK_START_SECONDS = 120
 
 
 def add_arguments(parser):

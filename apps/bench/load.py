@@ -22,6 +22,7 @@ machine whose cores the server side needs.
 """
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -61,6 +62,10 @@ DRAIN_TIMEOUT_SECONDS = 120
 MAX_SECONDS = 300
 MAX_CLIENTS = 99
 REQUEST_TIMEOUT_SECONDS = 30
+WARM_UP_REQUESTS = 2
+# The stack runs `release` (migrate), `collectstatic` and `seed_demo` before gunicorn
+# listens: on a busy machine that takes more than half a minute.
+STACK_START_SECONDS = 120
 
 
 def add_arguments(parser):
@@ -78,6 +83,10 @@ def add_arguments(parser):
     parser.add_argument(
         "--kill-worker", action="store_true", help="SIGKILL the Celery worker as the load ends"
     )
+    parser.add_argument(
+        "--anchor-seconds", type=int, default=20,
+        help="then send the bare insert endpoint this long, same clients and server (0: skip)",
+    )  # fmt: skip
 
 
 def _free_port() -> int:
@@ -201,6 +210,17 @@ class LoadMix:
         return "signup", "/api/v1/members/", json.dumps(body).encode()
 
 
+class AnchorMix:
+    """What the clients send to the anchor: one small row each."""
+
+    def __init__(self, *, run: str):
+        self.run = run
+
+    def request(self, rng: random.Random, *, client: int, number: int) -> tuple[str, str, bytes]:
+        body = json.dumps({"label": f"{self.run}-{client}-{number}"}).encode()
+        return "anchor", "/api/v1/bench/anchor/", body
+
+
 async def _post(port: int, path: str, body: bytes, token: str) -> int:
     """POST ``body`` on a fresh connection; return the status (0: no answer)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -235,6 +255,20 @@ async def _client(*, number, port, token, deadline, mix, results) -> None:
         results.append((time.perf_counter() - started, status, kind))
 
 
+async def _warm_up(*, clients, port, token, mix) -> None:
+    """Send each client's first ``WARM_UP_REQUESTS`` requests, unmeasured."""
+    rng = random.Random(-1)
+
+    async def one_client(client: int) -> None:
+        for number in range(WARM_UP_REQUESTS):
+            # The last numbers of the client's range: never reached by a measured run.
+            _kind, path, body = mix.request(rng, client=client, number=999_999 - number)
+            with contextlib.suppress(OSError, TimeoutError, ValueError):
+                await asyncio.wait_for(_post(port, path, body, token), REQUEST_TIMEOUT_SECONDS)
+
+    await asyncio.gather(*(one_client(client) for client in range(clients)))
+
+
 async def _send(*, clients, port, token, deadline, mix, results) -> None:
     await asyncio.gather(
         *(
@@ -247,7 +281,7 @@ async def _send(*, clients, port, token, deadline, mix, results) -> None:
 
 def run(
     *, stdout, seconds, clients, order_share, web_workers, celery_workers, kill_worker=False,
-    **_options,
+    anchor_seconds=20, **_options,
 ):  # fmt: skip
     seconds, clients = max(1, min(seconds, MAX_SECONDS)), max(1, min(clients, MAX_CLIENTS))
     order_share = min(max(order_share, 0.0), 1.0)
@@ -265,6 +299,7 @@ def run(
         "DJANGO_SETTINGS_MODULE": "config.settings.local",
         "DJANGO_DEBUG": "false",
         "API_SIGNUP_THROTTLE_RATE": "off",
+        "BENCH_ANCHOR_ENDPOINT": "true",
     }
     # The stack of `make run` (config.supervisor: the embedded Redis unless
     # CELERY_BROKER_URL is set, then the Procfile's web, the sign-ups' worker
@@ -280,11 +315,15 @@ def run(
         )
     ]
     try:
-        _wait_for_port(port)
+        _wait_for_port(port, timeout=STACK_START_SECONDS)
         stdout.write(
             f"sending sign-ups and orders ({order_share:.0%} orders) for {seconds} s "
             f"from {clients} clients; load average {os.getloadavg()[0]:.2f}"
         )
+        # Untimed: every gunicorn worker loads its code and opens its connections on
+        # its first requests, which would otherwise weigh on whichever phase goes first.
+        for warm_mix in (mix, AnchorMix(run=f"{run_tag}-warm")):
+            asyncio.run(_warm_up(clients=clients, port=port, token=token.key, mix=warm_mix))
         results: list[tuple[float, int, str]] = []
         database = connection.settings_dict["NAME"]
         cpu_before = _cpu_seconds_by_kind(database)
@@ -302,6 +341,17 @@ def run(
         client_after = resource.getrusage(resource.RUSAGE_SELF)
         drain = _wait_until_drained(load_ended, run_tag=run_tag)
         cpu_drained = _cpu_seconds_by_kind(database)
+        anchor_results: list[tuple[float, int, str]] = []
+        anchor_elapsed = 0.0
+        if anchor_seconds > 0:
+            anchor_started = time.monotonic()
+            anchor_mix = AnchorMix(run=run_tag)
+            asyncio.run(
+                _send(clients=clients, port=port, token=token.key, mix=anchor_mix,
+                      deadline=anchor_started + min(anchor_seconds, MAX_SECONDS),
+                      results=anchor_results)
+            )  # fmt: skip
+            anchor_elapsed = time.monotonic() - anchor_started
     finally:
         for process, _log in processes:
             process.terminate()
@@ -341,11 +391,25 @@ def run(
     latencies = sorted(latency for latency, _status, _kind in results)
     ok = {"signup": (200, 201), "order": (201,)}
     errors = sum(1 for _latency, status, kind in results if status not in ok[kind])
+    rps = len(results) / elapsed
+    anchor_ok = sum(1 for _latency, status, _kind in anchor_results if status == 201)
+    anchor_rps = anchor_ok / anchor_elapsed if anchor_elapsed else None
+    if anchor_results:
+        anchor_latencies = sorted(latency for latency, _status, _kind in anchor_results)
+        stdout.write(
+            f"anchor: {len(anchor_results)} requests, "
+            f"p50 {statistics.median(anchor_latencies) * 1000:.1f} ms, "
+            f"statuses {dict(_count(status for _latency, status, _kind in anchor_results))}"
+        )
+    gunicorn_cpu = cpu_after["gunicorn"] - cpu_before.get("gunicorn", 0)
     return {
         "bench": "load",
         "seconds": round(elapsed, 1),
         "requests": len(results),
-        "rps": round(len(results) / elapsed, 1),
+        "rps": round(rps, 1),
+        "anchor_rps": None if anchor_rps is None else round(anchor_rps, 1),
+        "ratio": round(rps / anchor_rps, 2) if anchor_rps else None,
+        "gunicorn_cpu_ms_per_request": round(gunicorn_cpu * 1000 / max(len(results), 1), 1),
         "p50_ms": round(statistics.median(latencies) * 1000, 1),
         "p99_ms": round(_percentile(latencies, 0.99) * 1000, 1),
         "errors": errors,

@@ -16,10 +16,11 @@ be told of a change made in another process.
 
 import hashlib
 import logging
+import os
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
 logger = logging.getLogger(__name__)
@@ -35,9 +36,42 @@ def lookup_cache_seconds() -> int:
     return int(getattr(settings, "API_LOOKUP_CACHE_SECONDS", 0) or 0)
 
 
+_database_identity: str | None = None
+
+
+def database_identity() -> str:
+    """Name this process's database so that no other one's rows are ever read from the cache.
+
+    Keys carry it: a Redis shared by several databases (a test run's, a
+    restored copy, another environment) then never hands one database's ids
+    to another. PostgreSQL: server, name and the database's oid (new when the
+    database is created again); SQLite: the file's device and inode. Read once
+    a process.
+    """
+    global _database_identity
+    if _database_identity is None:
+        db = connection.settings_dict
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT oid FROM pg_database WHERE datname = current_database()")
+                (oid,) = cursor.fetchone()
+            identity = f"pg:{db['HOST']}:{db['PORT']}:{db['NAME']}:{oid}"
+        else:
+            try:
+                stat = os.stat(db["NAME"])
+                identity = f"{connection.vendor}:{db['NAME']}:{stat.st_dev}:{stat.st_ino}"
+            except (OSError, TypeError):
+                identity = f"{connection.vendor}:{db['NAME']}"
+        _database_identity = hashlib.sha256(identity.encode()).hexdigest()[:12]
+    return _database_identity
+
+
 def _key(model, field: str, value) -> str:
     digest = hashlib.sha256(str(value).encode()).hexdigest()[:32]
-    return f"lookup:{CACHE_GENERATION}:{model._meta.label_lower}:{field}:{digest}"
+    return (
+        f"lookup:{CACHE_GENERATION}:{database_identity()}:{model._meta.label_lower}:{field}:"
+        f"{digest}"
+    )
 
 
 def cached_lookup(model, field: str, value, load):

@@ -35,6 +35,7 @@ TASK_QUEUES: dict[str, str] = {
     # An order's entries (and T+0 settlement): bursts of a big sale day.
     "commissions.order_entries_write": LEDGER,
     "commissions.orders_waiting_write": LEDGER,
+    "commissions.orders_entries_write": LEDGER,  # a batch of refunds
     "commissions.member_orders_reattribute": LEDGER,
     # Names of the release before 2026-12, still on queued messages.
     "apps.commissions.tasks.commission_entries_write": LEDGER,

@@ -92,6 +92,10 @@ API_LOOKUP_CACHE_SECONDS = env.int(
     default=300 if "redis" in CACHES["default"]["BACKEND"].lower() else 0,
 )
 
+# Serve the bare insert endpoint that ``bench load`` compares the API with;
+# off everywhere but the stack a benchmark starts.
+BENCH_ANCHOR_ENDPOINT = env.bool("BENCH_ANCHOR_ENDPOINT", default=False)
+
 # APPS
 # ------------------------------------------------------------------------------
 DJANGO_APPS = [

@@ -83,7 +83,10 @@ def test_a_short_load_with_a_killed_worker_runs_end_to_end_and_drains(
     settings.VAR_DIR = tmp_path
     out = io.StringIO()
 
-    call_command("bench", "load", "--seconds", "3", "--clients", "2", "--kill-worker", stdout=out)
+    call_command(
+        "bench", "load", "--seconds", "3", "--clients", "2", "--kill-worker",
+        "--anchor-seconds", "2", stdout=out,
+    )  # fmt: skip
 
     summary = json.loads(out.getvalue().strip().splitlines()[-1])
     assert summary["bench"] == "load"
@@ -92,3 +95,6 @@ def test_a_short_load_with_a_killed_worker_runs_end_to_end_and_drains(
     assert summary["worker_killed"] is True
     assert summary["drain_seconds"] is not None
     assert summary["outstanding"] == [0, 0]
+    # The bare insert endpoint answered under the same server, and the ratio is of the two.
+    assert summary["anchor_rps"] > 0
+    assert summary["ratio"] == pytest.approx(summary["rps"] / summary["anchor_rps"], rel=0.05)

@@ -55,8 +55,9 @@ def test_a_second_order_reads_no_token_role_or_code(
         first = pos.post(ORDERS_URL, order(1), format="json")
 
     # Left: is the number stored, does the store carry the brand, the brand's
-    # policy, the order and (on SQLite in a test's transaction) its savepoint.
-    with django_assert_max_num_queries(6), django_capture_on_commit_callbacks():
+    # policy, the order, the active webhook endpoints' events (the order's event)
+    # and (on SQLite in a test's transaction) its savepoint.
+    with django_assert_max_num_queries(7), django_capture_on_commit_callbacks():
         second = pos.post(ORDERS_URL, order(2), format="json")
 
     assert (first.status_code, second.status_code) == (201, 201)
@@ -125,8 +126,9 @@ def test_an_unknown_code_is_not_kept(pos, guide, store, brand, django_capture_on
         # the brand's privacy policy, is a member, was erased, customer, insert customer,
         # insert membership (+ savepoint)
         ({"latitude": 31.2, "longitude": 121.4}, 8),
-        # and: the store carries the brand, its row lock, the binding's event
-        ({"store": "SH01", "guide": "E0001"}, 11),
+        # and: the store carries the brand, its row lock, the binding's event, the
+        # active webhook endpoints' events
+        ({"store": "SH01", "guide": "E0001"}, 12),
     ],
 )
 def test_a_sign_up_costs_its_writes_and_a_few_reads(
