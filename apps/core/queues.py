@@ -53,8 +53,13 @@ TASK_QUEUES: dict[str, str] = {
     "core.heartbeat": DEFAULT,
     "apps.core.tasks.heartbeat": DEFAULT,
     "core.outbox_drain": DEFAULT,
-    # NOTIFY (webhooks, text messages to shoppers) has no task yet: text
-    # messages are sent in the request today (apps.core.sms).
+    # The weekly retention run: erases inactive members, brand by brand.
+    "engagement.retention_run": DEFAULT,
+    # Webhook deliveries. The interactive worker group consumes notify beside
+    # assignment; a brand with slow receivers starts a worker of its own on
+    # --queues=notify. Text messages to shoppers are sent in the request
+    # (apps.core.sms).
+    "core.webhook_deliveries_send": NOTIFY,
 }
 
 

@@ -30,6 +30,7 @@ from tests.worker import (
 SIGN_UP_BOUND_SECONDS = 5
 
 
+@pytest.mark.django_db  # importing every tasks module may run model checks against the database
 def test_every_task_names_its_queue_in_the_routing_table():
     celery_app.loader.import_default_modules()
     ours = {name for name in celery_app.tasks if not name.startswith(("celery.", "tests."))}
