@@ -1,15 +1,17 @@
 """API entry points of the incentives app: validate, call a service or selector, answer."""
 
-from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import exceptions, mixins, permissions, serializers, status, viewsets
+from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from apps.core.api import IsHQ, query_params_check
+from apps.core.api import IsHQ
+from apps.core.listing import ListDate
 from apps.core.roles import Role, user_has_role
 from apps.core.scoping import scope_for_request
 from apps.incentives import selectors, services
+from apps.incentives.filters import PointsAccountFilter, SalesTargetFilter
 from apps.incentives.serializers import (
     BonusPlanSerializer,
     PointsAccountSerializer,
@@ -41,22 +43,12 @@ class SalesTargetViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = SalesTargetSerializer
     permission_classes = [SetsTargets]
-    filterset_fields = ["beneficiary"]
+    filterset_class = SalesTargetFilter
+    ordering_fields = ["month", "amount", "id"]
+    list_date = ListDate("month", _("the target's month (its first day)"))
 
     def get_queryset(self):
-        targets = selectors.sales_target_list(scope=scope_for_request(self.request))
-        if self.action == "list":
-            query_params_check(self.request, {"brand", "month", "beneficiary"})
-        month = self.request.query_params.get("month")
-        if month:
-            try:
-                targets = targets.filter(month=services.month_parse(month))
-            except ValidationError as exc:
-                raise exceptions.ValidationError({"month": exc.messages}) from None
-        brand = self.request.query_params.get("brand")
-        if brand:
-            targets = targets.filter(brand__code=brand)
-        return targets
+        return selectors.sales_target_list(scope=scope_for_request(self.request))
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "progress": getattr(self, "_progress", {})}
@@ -134,10 +126,14 @@ class BonusPlanViewSet(
     serializer_class = BonusPlanSerializer
     permission_classes = [ReadsOrHQWrites]
     filterset_fields = ["beneficiary", "basis"]
+    ordering_fields = ["valid_from", "id"]
+    list_date = ListDate(
+        "valid_from",
+        _("the months the plan is valid (it overlaps the range)"),
+        end_field="valid_to",
+    )
 
     def get_queryset(self):
-        if self.action == "list":
-            query_params_check(self.request, {"beneficiary", "basis"})
         return selectors.bonus_plan_list(scope=scope_for_request(self.request))
 
     def perform_create(self, serializer):
@@ -153,14 +149,12 @@ class PointsAccountViewSet(viewsets.ReadOnlyModelViewSet):
     """Guides' points per brand with their rank in the store; HQ redeems."""
 
     serializer_class = PointsAccountSerializer
-    filterset_fields = []
+    filterset_class = PointsAccountFilter
+    ordering_fields = ["balance", "id"]
+    list_date = None  # a balance carries no date; its movements do
 
     def get_queryset(self):
-        accounts = selectors.points_account_list(scope=scope_for_request(self.request))
-        if self.action == "list":
-            query_params_check(self.request, {"brand"})
-        brand = self.request.query_params.get("brand")
-        return accounts.filter(brand__code=brand) if brand else accounts
+        return selectors.points_account_list(scope=scope_for_request(self.request))
 
     @extend_schema(responses={200: PointsMovementSerializer(many=True)})
     @action(detail=True, methods=["get"])
