@@ -47,6 +47,8 @@ def test_production_redirects_to_https_except_the_health_check(tmp_path):
         PROBE,
         VAR_DIR=str(tmp_path),
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        # and a cache of its own: production asks for one apart from a Redis broker
+        CACHE_URL="locmemcache://",
         **PRODUCTION,
     )
 
