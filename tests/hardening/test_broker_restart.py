@@ -59,12 +59,12 @@ def test_messages_lost_with_a_restarted_redis_are_recovered():
             order=orders[0], refund_no="RF-0", amount=orders[0].amount,
             refunded_at=PAID_AT + dt.timedelta(hours=1),
         )  # fmt: skip
-        assert redis.queue_length(worker.queue) == MEMBERS + ORDERS + 1
+        assert sum(map(redis.queue_length, worker.queues)) == MEMBERS + ORDERS + 1
 
         # When Redis dies and comes back empty, and only then a worker starts
         redis.kill()
         redis.start()
-        assert redis.queue_length(worker.queue) == 0
+        assert sum(map(redis.queue_length, worker.queues)) == 0
         worker.start()
         assert Membership.objects.filter(assignment_status="pending").count() == MEMBERS
         assert not CommissionEntry.objects.exists()
