@@ -11,19 +11,27 @@ filter never answers every row.
 import datetime as dt
 from dataclasses import dataclass
 
+from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import exceptions, filters, mixins, pagination, serializers
 from rest_framework.filters import BaseFilterBackend
+from rest_framework.response import Response
 
 # Query parameters every list takes besides its filters: DRF's format suffix.
 ALWAYS_ALLOWED = frozenset({"format"})
 DATE_FROM, DATE_TO = "date_from", "date_to"
 PAGE_SIZE_MAX = 500
+# A list's ``count`` is exact up to this many rows; past it the list answers
+# ``count`` = this number with ``count_exact`` false ("at least"). Counting a
+# region's half a million members costs more than the page itself, and no
+# one pages through ten thousand rows by hand (an export or ``next`` does).
+COUNT_EXACT_UP_TO = 10_000
 
 
 @dataclass(frozen=True)
@@ -210,9 +218,71 @@ class StrictOrderingFilter(filters.OrderingFilter):
         return super().remove_invalid_fields(queryset, fields, view, request)
 
 
-class PageNumberPagination(pagination.PageNumberPagination):
-    """Pages of ``PAGE_SIZE`` rows; ``page_size`` asks for 1 to ``PAGE_SIZE_MAX``."""
+class CappedCountPage(Page):
+    """A page that knows whether another follows without knowing how many rows there are."""
 
+    def __init__(self, object_list, number, paginator, *, more: bool):
+        super().__init__(object_list, number, paginator)
+        self.more = more
+
+    def has_next(self):
+        return self.more
+
+
+class CappedCountPaginator(Paginator):
+    """Django's paginator, counting at most ``COUNT_EXACT_UP_TO + 1`` rows.
+
+    Up to the cap the count is exact and pages behave as Django's. Past it the
+    count stops at the cap (``count_exact`` is false) and a page is fetched
+    with one row more than it shows, which tells whether a next page exists;
+    a page past the last row is a 404, as with an exact count.
+    """
+
+    @cached_property
+    def _counted(self) -> int:
+        """Count the rows, stopping one past the cap."""
+        if isinstance(self.object_list, models.QuerySet):
+            return self.object_list[: COUNT_EXACT_UP_TO + 1].count()
+        return len(self.object_list)
+
+    @cached_property
+    def count(self):
+        return min(self._counted, COUNT_EXACT_UP_TO)
+
+    @property
+    def count_exact(self) -> bool:
+        return self._counted <= COUNT_EXACT_UP_TO
+
+    def validate_number(self, number):
+        if self.count_exact:
+            return super().validate_number(number)
+        try:
+            number = int(number)
+        except (TypeError, ValueError) as exc:
+            raise PageNotAnInteger(self.error_messages["invalid_page"]) from exc
+        if number < 1:
+            raise EmptyPage(self.error_messages["min_page"])
+        return number
+
+    def page(self, number):
+        number = self.validate_number(number)
+        if self.count_exact:
+            return super().page(number)
+        bottom = (number - 1) * self.per_page
+        rows = list(self.object_list[bottom : bottom + self.per_page + 1])
+        if not rows and number > 1:
+            raise EmptyPage(self.error_messages["no_results"])
+        return CappedCountPage(rows[: self.per_page], number, self, more=len(rows) > self.per_page)
+
+
+class PageNumberPagination(pagination.PageNumberPagination):
+    """Pages of ``PAGE_SIZE`` rows; ``page_size`` asks for 1 to ``PAGE_SIZE_MAX``.
+
+    The answer is ``count`` (exact up to ``COUNT_EXACT_UP_TO`` rows, that
+    number past it), ``count_exact``, ``next``, ``previous`` and ``results``.
+    """
+
+    django_paginator_class = CappedCountPaginator
     page_size_query_param = "page_size"
     max_page_size = PAGE_SIZE_MAX
     page_size_query_description = gettext_lazy(
@@ -232,6 +302,35 @@ class PageNumberPagination(pagination.PageNumberPagination):
                 }
             )
         return int(raw)
+
+    def get_paginated_response(self, data):
+        return Response(
+            {
+                "count": self.page.paginator.count,
+                "count_exact": self.page.paginator.count_exact,
+                "next": self.get_next_link(),
+                "previous": self.get_previous_link(),
+                "results": data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema):
+        answer = super().get_paginated_response_schema(schema)
+        answer["properties"]["count"]["description"] = (
+            f"Rows in the list: exact up to {COUNT_EXACT_UP_TO:,}; past that, "
+            f"{COUNT_EXACT_UP_TO:,} with count_exact false (at least that many)."
+        )
+        answer["properties"] = {
+            "count": answer["properties"]["count"],
+            "count_exact": {
+                "type": "boolean",
+                "example": True,
+                "description": "false when count stopped at the cap: there are more rows.",
+            },
+            **{k: v for k, v in answer["properties"].items() if k != "count"},
+        }
+        answer["required"] = [*answer.get("required", []), "count_exact"]
+        return answer
 
 
 class SearchFilter(filters.SearchFilter):

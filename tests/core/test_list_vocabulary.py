@@ -101,3 +101,31 @@ def test_the_schema_documents_every_query_parameter_a_list_takes(rf, org):
         accepted = allowed_query_params(view, view.request, view.get_queryset()) - {"format"}
 
         assert accepted == documented, prefix
+
+
+def test_count_is_exact_up_to_the_cap_then_says_there_are_more(hq_api, org, monkeypatch):
+    # Given a list of more stores than the cap on counting (lowered for the test)
+    from apps.core import listing
+    from apps.stores.models import Store
+
+    stores = Store.objects.count()
+    assert stores >= 3
+    monkeypatch.setattr(listing, "COUNT_EXACT_UP_TO", stores - 1)
+
+    # When an integrator pages through it two at a time
+    seen, page, answers = [], 1, []
+    while page:
+        answer = _get(hq_api, "stores", page=page, page_size=2).json()
+        answers.append(answer)
+        seen += [row["code"] for row in answer["results"]]
+        page = page + 1 if answer["next"] else None
+    past_the_end = _get(hq_api, "stores", page=len(answers) + 1, page_size=2)
+
+    # Then the count stops at the cap and says so, and `next` still walks every row once
+    assert {(a["count"], a["count_exact"]) for a in answers} == {(stores - 1, False)}
+    assert sorted(seen) == sorted(Store.objects.values_list("code", flat=True))
+    assert past_the_end.status_code == 404
+    # And below the cap the count is exact, as before
+    monkeypatch.setattr(listing, "COUNT_EXACT_UP_TO", stores)
+    exact = _get(hq_api, "stores", page_size=2).json()
+    assert (exact["count"], exact["count_exact"]) == (stores, True)
