@@ -46,4 +46,7 @@ class CoreConfig(AppConfig):
         token_cache_connect()
         # Connects the task metrics and the request id's way into task messages,
         # in workers too, where no middleware ever imports it.
-        from apps.core import observability  # noqa: F401
+        from apps.core import (
+            checks,  # noqa: F401 - registers the system checks
+            observability,  # noqa: F401
+        )

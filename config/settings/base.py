@@ -43,6 +43,32 @@ WSGI_APPLICATION = "config.wsgi.application"
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A host that dies in the middle of a transaction (a nightly run, a batch of
+# assignments) leaves its locks to PostgreSQL, which must notice the client is
+# gone: at once when the host's kernel closes the socket (the process was
+# killed), otherwise (power lost, network cut) only through TCP keepalives,
+# after two hours with Linux's defaults. The session asks for keepalives that
+# give up on a silent client within about this many seconds, and for a check
+# of the client every few seconds while a statement runs, so its transaction
+# is rolled back and its locks are freed for the other hosts. 0 leaves the
+# server's settings (a pooler refusing startup options, PostgreSQL < 14).
+DATABASE_DEAD_CLIENT_SECONDS = env.int("DATABASE_DEAD_CLIENT_SECONDS", default=60)
+if DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql") and (
+    DATABASE_DEAD_CLIENT_SECONDS > 0
+):
+    _idle = max(1, DATABASE_DEAD_CLIENT_SECONDS // 2)
+    _interval = max(1, (DATABASE_DEAD_CLIENT_SECONDS - _idle) // 5)
+    _check_ms = 1000 * max(1, min(10, DATABASE_DEAD_CLIENT_SECONDS // 6))
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = " ".join(
+        filter(None, [
+            _options.get("options", ""),
+            f"-c tcp_keepalives_idle={_idle}",
+            f"-c tcp_keepalives_interval={_interval}",
+            "-c tcp_keepalives_count=5",
+            f"-c client_connection_check_interval={_check_ms}",
+        ])
+    )  # fmt: skip
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Web, worker and beat share one SQLite file: WAL lets readers run beside
     # the single writer, IMMEDIATE transactions take the write lock up front
@@ -376,14 +402,26 @@ CELERY_BROKER_URL = _BROKER_URL or EMBEDDED_REDIS.broker_url
 CELERY_TASK_ALWAYS_EAGER = EMBEDDED_REDIS is not None and not EMBEDDED_REDIS_UP
 # Tasks are acknowledged when they end (acks_late below). A message held by a
 # worker that vanished (SIGKILL, out of memory, a lost host) goes back to the
-# queue once unacknowledged this long, when a worker starts or sweeps (every
-# ~100 s). It must exceed the longest run of a task, the hard time limit, or a
-# slow task would be handed out twice at once. A pool process that dies under
-# a live worker is requeued at once instead (reject_on_worker_lost), and on
-# the embedded Redis the supervisor hands a dead worker's messages back
-# before it starts the next one (config.supervisor).
+# queue once unacknowledged CELERY_VISIBILITY_TIMEOUT seconds, when any live
+# worker on the broker starts or sweeps (every CELERY_UNACKED_SWEEP_SECONDS).
+# The timeout must exceed the longest run of a task, the hard time limit, or a
+# slow task still running on a live host would be handed out twice at once
+# (the tasks are idempotent, so that wastes work rather than writing twice). A
+# pool process that dies under a live worker is requeued at once instead
+# (reject_on_worker_lost), and on the embedded Redis the supervisor hands a
+# dead worker's messages back before it starts the next one (config.supervisor).
+BROKER_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=35 * 60)
+BROKER_UNACKED_SWEEP_SECONDS = env.int("CELERY_UNACKED_SWEEP_SECONDS", default=100)
+# kombu looks every `interval` seconds and scans Redis on every `throttle`-th
+# look: the sweep period is their product (kombu's own default is 10 × 10).
+_sweep_interval = max(1, min(10, BROKER_UNACKED_SWEEP_SECONDS // 10))
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=35 * 60),
+    "visibility_timeout": BROKER_VISIBILITY_TIMEOUT,
+    "unacked_restore_interval": _sweep_interval,
+    "unacked_restore_throttle": max(1, -(-BROKER_UNACKED_SWEEP_SECONDS // _sweep_interval)),
+    # One worker sweeps at a time under a Redis lock; a host that dies holding
+    # it (its sweep lasts milliseconds) keeps the others out until it expires.
+    "unacked_mutex_expire": env.int("CELERY_UNACKED_SWEEP_LOCK_SECONDS", default=300),
 }
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default="django-db")
 CELERY_RESULT_EXTENDED = True

@@ -81,6 +81,23 @@ def backends_waiting_for_a_lock() -> int:
         return cursor.fetchone()[0]
 
 
+def backends_waiting_for_a_lock_pids() -> list[int]:
+    """Return the server pids of the sessions of the test database blocked on a lock."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def backend_alive(pid: int) -> bool:
+    """Return whether the server still runs the session ``pid`` (and holds its locks)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [pid])
+        return cursor.fetchone()[0] == 1
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
