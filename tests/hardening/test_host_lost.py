@@ -68,7 +68,7 @@ MEMBERS = 600
 SIGN_UPS = 40
 # PostgreSQL checks every 10 s whether a running statement's client is still
 # there (DATABASE_DEAD_CLIENT_SECONDS, production's default).
-DEAD_CLIENT_BOUND_SECONDS = 10 + 5
+DEAD_CLIENT_BOUND_SECONDS = 10 + 10
 
 
 def _run_lock_holders() -> list[int]:
