@@ -29,9 +29,10 @@ DATE_FROM, DATE_TO = "date_from", "date_to"
 PAGE_SIZE_MAX = 500
 # A list's ``count`` is exact up to this many rows; past it the list answers
 # ``count`` = this number with ``count_exact`` false ("at least"). Counting a
-# region's half a million members costs more than the page itself, and no
-# one pages through ten thousand rows by hand (an export or ``next`` does).
-COUNT_EXACT_UP_TO = 10_000
+# region's half a million members costs more than the page itself (a quarter
+# of a second for the first 10,000 of a region's members, docs/benchmarks.md),
+# and no one pages through a thousand rows by hand (an export or ``next`` does).
+COUNT_EXACT_UP_TO = 1_000
 
 
 @dataclass(frozen=True)
@@ -242,7 +243,9 @@ class CappedCountPaginator(Paginator):
     def _counted(self) -> int:
         """Count the rows, stopping one past the cap."""
         if isinstance(self.object_list, models.QuerySet):
-            return self.object_list[: COUNT_EXACT_UP_TO + 1].count()
+            # Unordered: any COUNT_EXACT_UP_TO + 1 rows will do, so the
+            # database need not walk the list's order to find them.
+            return self.object_list.order_by()[: COUNT_EXACT_UP_TO + 1].count()
         return len(self.object_list)
 
     @cached_property
