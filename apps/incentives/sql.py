@@ -119,3 +119,16 @@ FROM (SELECT m.account_id, SUM(m.points) AS points FROM {movement} m
 WHERE a.id = d.account_id
 """).format(**I)
     )
+
+
+@cache
+def balances_add_kind_run(vendor: str) -> str:
+    """Add the movements of kind %(kind)s written at %(now)s to their accounts' balances."""
+    return render(
+        SQL("""
+UPDATE {account} AS a SET balance = a.balance + d.points
+FROM (SELECT m.account_id, SUM(m.points) AS points FROM {movement} m
+      WHERE m.created_at = %(now)s AND m.kind = %(kind)s GROUP BY m.account_id) d
+WHERE a.id = d.account_id
+""").format(**I)
+    )
