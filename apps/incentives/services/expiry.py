@@ -103,7 +103,9 @@ def points_expire(*, brand_id: int, run_date: dt.date | None = None) -> ExpiryRe
         earned: dict[int, dict[dt.date, int]] = {}
         for account_id, month, points in (
             PointsMovement.objects.filter(
-                account_id__in=balances, kind__in=EARNING_KINDS, points__gt=0,
+                account_id__in=balances,
+                kind__in=EARNING_KINDS,
+                points__gt=0,
                 month__isnull=False,
             )
             .values_list("account_id", "month")
