@@ -122,10 +122,6 @@ def report_leaderboard_register(leaderboard: Callable) -> None:
     _LEADERBOARD[:] = [leaderboard]
 
 
-def report_extra_columns() -> list[str]:
-    return list(_EXTRA_COLUMNS)
-
-
 @dataclass(frozen=True)
 class GroupedReport:
     """The grouped rows (``group``, entries, base_amount, amount) and what they group by."""

@@ -6,7 +6,6 @@ from decimal import Decimal
 
 from django.db.models import Count, F, Q, QuerySet, Sum, Window
 from django.db.models.functions import Rank
-from django.utils.translation import gettext_lazy as _
 
 from apps.commissions.models import Beneficiary, CommissionEntry
 from apps.core.money import ZERO, money_from_db
@@ -224,14 +223,7 @@ EARNING_KINDS = [
 ]
 
 
-class LeaderboardGroup:
-    STORE = "store"
-    REGION = "region"
-    BRAND = "brand"
-
-    CHOICES = [(STORE, _("Store")), (REGION, _("Region")), (BRAND, _("Brand"))]
-
-
+# Leaderboard grouping -> the path to the group from a target, and from a movement.
 _TARGET_GROUP = {"store": "store_id", "region": "store__region_id", "brand": "brand_id"}
 _POINTS_GROUP = {
     "store": "account__guide__store_id",
