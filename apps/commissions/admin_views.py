@@ -61,6 +61,7 @@ def commission_report_view(request):
         **admin.site.each_context(request),
         "title": _("Commission report"),
         "groupings": reports.Grouping.CHOICES,
+        "leaderboard_groupings": reports.LEADERBOARD_CHOICES,
         "statuses": EntryStatus.choices,
         "params": params,
         "errors": {},
@@ -98,6 +99,7 @@ def commission_report_view(request):
         more_rows=not top_only and len(rows) > ROWS_SHOWN,
         totals=answer["totals"],
         group_by=answer["group_by"],
+        leaderboard=answer.get("leaderboard"),
         query_string=query_string.urlencode(),
     )
     return TemplateResponse(request, "admin/commissions/report.html", context)

@@ -11,7 +11,7 @@ by ``apps.core.exports`` (which makes formula-like text plain).
 """
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from django.db.models import Count, F, Q, QuerySet, Sum
@@ -51,6 +51,13 @@ class Grouping:
     ]
 
 
+LEADERBOARD_CHOICES = [
+    ("store", _("Store")),
+    ("region", _("Region")),
+    ("brand", _("Brand")),
+]
+
+
 # What each grouping groups by: an integer id (its code and name are looked up
 # afterwards, a chunk of groups at a time) or a date. Grouping by the id
 # rather than by code and name keeps strings out of the per-entry hashing.
@@ -76,7 +83,7 @@ _GROUP_LABELS = {
 _SALE_KINDS = [EntryKind.ORDER, EntryKind.REFUND]
 _STORE_SALES = Q(beneficiary=Beneficiary.STORE, kind__in=_SALE_KINDS)
 _GUIDE_SALES = Q(beneficiary=Beneficiary.GUIDE, kind__in=[*_SALE_KINDS, EntryKind.BOUND_GUIDE_LATE])
-REPORT_SUMS = ["sales", "store_commission", "guide_commission", "amount"]
+REPORT_SUMS = ["sales", "store_commission", "guide_commission", "amount", "bonus"]
 
 
 def _sums(group_by: str) -> dict:
@@ -84,6 +91,9 @@ def _sums(group_by: str) -> dict:
     if group_by == Grouping.GUIDE:
         sales = _GUIDE_SALES | (Q(guide__isnull=True) & _STORE_SALES)
     return {
+        # Month-close bonuses (and their later revisions), part of ``amount``;
+        # first, before "amount" names the sum rather than the column.
+        "bonus": Sum("amount", filter=Q(kind=EntryKind.BONUS)),
         "entries": Count("pk"),
         "sales": Sum("base_amount", filter=sales),
         "store_commission": Sum("amount", filter=Q(beneficiary=Beneficiary.STORE)),
@@ -92,12 +102,34 @@ def _sums(group_by: str) -> dict:
     }
 
 
+# What a higher app adds to the report (incentives: the points column and the
+# leaderboard), registered from its AppConfig.ready(): this app imports none.
+# A column is ``values(scope, filters, groups) -> {group: value}``, called per
+# chunk of grouped rows with their groups (ids, or dates when grouped by day
+# or month); its value is a whole number, 0 where absent. The leaderboard is
+# ``leaderboard(scope, filters) -> dict`` for ``filters.leaderboard_month``.
+_EXTRA_COLUMNS: dict[str, Callable] = {}
+_LEADERBOARD: list[Callable] = []
+
+
+def report_column_register(name: str, values: Callable) -> None:
+    """Add a whole-number column ``name`` to the report's rows, totals and exports."""
+    _EXTRA_COLUMNS[name] = values
+
+
+def report_leaderboard_register(leaderboard: Callable) -> None:
+    """Answer ``leaderboard_month`` queries with ``leaderboard`` (one provider)."""
+    _LEADERBOARD[:] = [leaderboard]
+
+
 @dataclass(frozen=True)
 class GroupedReport:
     """The grouped rows (``group``, entries, base_amount, amount) and what they group by."""
 
     rows: QuerySet
     group_by: str
+    scope: Scope | None = None
+    filters: "ReportFilters | None" = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +144,9 @@ class ReportFilters:
     store_id: int | None = None
     guide_id: int | None = None
     status: str | None = None
+    # The incentives leaderboard of a month (its first day), by store, region or brand.
+    leaderboard_month: dt.date | None = None
+    leaderboard_by: str = "store"
 
 
 def commission_report_entries(*, scope: Scope, filters: ReportFilters) -> QuerySet:
@@ -155,7 +190,7 @@ def commission_report_rows(*, scope: Scope, filters: ReportFilters) -> GroupedRe
         .annotate(**_sums(filters.group_by))
         .order_by(F("group").asc(nulls_first=True))
     )
-    return GroupedReport(rows=rows, group_by=filters.group_by)
+    return GroupedReport(rows=rows, group_by=filters.group_by, scope=scope, filters=filters)
 
 
 def commission_report_totals(*, scope: Scope, filters: ReportFilters) -> dict:
@@ -163,9 +198,14 @@ def commission_report_totals(*, scope: Scope, filters: ReportFilters) -> dict:
     totals = commission_report_entries(scope=scope, filters=filters).aggregate(
         **_sums(Grouping.STORE)
     )
-    return {"entries": totals["entries"]} | {
-        name: money_from_db(totals[name]) for name in REPORT_SUMS
-    }
+    extras = {name: 0 for name in _EXTRA_COLUMNS}
+    for name, values in _EXTRA_COLUMNS.items():
+        extras[name] = sum(values(scope, filters, None).values())
+    return (
+        {"entries": totals["entries"]}
+        | {name: money_from_db(totals[name]) for name in REPORT_SUMS}
+        | extras
+    )
 
 
 class TotalsRow:
@@ -178,6 +218,7 @@ class TotalsRow:
     def __init__(self, group_by: str = Grouping.STORE):
         self.group_by = group_by
         self.entries, self.sums = 0, dict.fromkeys(REPORT_SUMS, ZERO)
+        self.extras = dict.fromkeys(_EXTRA_COLUMNS, 0)
 
     def add(self, row: dict) -> dict:
         self.entries += row["entries"]
@@ -185,10 +226,12 @@ class TotalsRow:
             if name == "sales" and self.group_by == Grouping.GUIDE and row["key"]:
                 continue
             self.sums[name] += row[name]
+        for name in self.extras:
+            self.extras[name] += row.get(name, 0)
         return row
 
     def as_dict(self) -> dict:
-        return {"entries": self.entries, **self.sums}
+        return {"entries": self.entries, **self.sums, **self.extras}
 
 
 def can_read_commission_report(user) -> bool:
@@ -209,7 +252,10 @@ def commission_report(*, scope: Scope, filters: ReportFilters, export: str | Non
             return report_csv_response(report, filename=filename)
         return report_xlsx_response(report, filename=filename)
     rows, totals = report_with_totals(report)
-    return {"group_by": filters.group_by, "rows": rows, "totals": totals}
+    answer = {"group_by": filters.group_by, "rows": rows, "totals": totals}
+    if filters.leaderboard_month and _LEADERBOARD:
+        answer["leaderboard"] = _LEADERBOARD[0](scope, filters)
+    return answer
 
 
 def report_with_totals(report: GroupedReport) -> tuple[list[dict], dict]:
@@ -225,12 +271,14 @@ def _labelled(report: GroupedReport, rows) -> Iterator[dict]:
     for row in rows:
         chunk.append(row)
         if len(chunk) == EXPORT_CHUNK_SIZE:
-            yield from _label_chunk(report.group_by, chunk)
+            yield from _label_chunk(report, chunk)
             chunk = []
-    yield from _label_chunk(report.group_by, chunk)
+    yield from _label_chunk(report, chunk)
 
 
-def _label_chunk(group_by: str, chunk: list[dict]) -> Iterator[dict]:
+def _label_chunk(report: GroupedReport, chunk: list[dict]) -> Iterator[dict]:
+    group_by = report.group_by
+    extras = _extra_values(report, chunk)
     names = {}
     if group_by in _GROUP_LABELS and chunk:
         model, code, name = _GROUP_LABELS[group_by]
@@ -249,9 +297,25 @@ def _label_chunk(group_by: str, chunk: list[dict]) -> Iterator[dict]:
             key, label = "", str(STORE_SHARES_LABEL)
         else:
             key, label = names.get(group, ("", ""))
-        yield {"key": key, "label": label, "entries": row["entries"]} | {
-            name: money_from_db(row[name]) for name in REPORT_SUMS
-        }
+        yield (
+            {"key": key, "label": label, "entries": row["entries"]}
+            | {name: money_from_db(row[name]) for name in REPORT_SUMS}
+            | {name: extra.get(_extra_key(group_by, group), 0) for name, extra in extras.items()}
+        )
+
+
+def _extra_key(group_by: str, group):
+    return _as_date(group) if group_by in (Grouping.DAY, Grouping.MONTH) else group
+
+
+def _extra_values(report: GroupedReport, chunk: list[dict]) -> dict[str, dict]:
+    if not _EXTRA_COLUMNS or not chunk or report.scope is None:
+        return {}
+    groups = [_extra_key(report.group_by, row["group"]) for row in chunk]
+    return {
+        name: values(report.scope, report.filters, groups)
+        for name, values in _EXTRA_COLUMNS.items()
+    }
 
 
 def _as_date(value) -> dt.date:
@@ -271,14 +335,20 @@ EXPORT_HEADER = ["key", "label", "entries", *REPORT_SUMS]
 TOTAL_KEY = "TOTAL"
 
 
+def export_header() -> list[str]:
+    """The exports' columns: ``EXPORT_HEADER`` and the registered ones (points)."""
+    return [*EXPORT_HEADER, *_EXTRA_COLUMNS]
+
+
 def _export_lines(report: GroupedReport) -> Iterator[list]:
     totals = TotalsRow(report.group_by)
-    yield EXPORT_HEADER
+    header = export_header()
+    yield header
     for row in iter_report_rows(report):
         totals.add(row)
-        yield [row[column] for column in EXPORT_HEADER]
+        yield [row[column] for column in header]
     totals = totals.as_dict()
-    yield [TOTAL_KEY, "", totals["entries"], *(totals[name] for name in REPORT_SUMS)]
+    yield [TOTAL_KEY, "", *(totals[name] for name in header[2:])]
 
 
 def report_csv_response(report: GroupedReport, *, filename: str) -> StreamingHttpResponse:

@@ -383,6 +383,16 @@ class CommissionReportQuerySerializer(serializers.Serializer):
         choices=[choice for choice, _label in Grouping.CHOICES], default=Grouping.STORE
     )
     export = ChoiceField(choices=["csv", "xlsx"], required=False)
+    leaderboard_month = serializers.DateField(
+        required=False,
+        input_formats=["%Y-%m"],
+        help_text="YYYY-MM: add the incentives leaderboard of this month to the answer.",
+    )
+    leaderboard_by = ChoiceField(
+        choices=["store", "region", "brand"],
+        default="store",
+        help_text="What the leaderboard ranks (with leaderboard_month).",
+    )
 
     def validate(self, attrs):
         date_from, date_to = attrs.get("date_from"), attrs.get("date_to")
@@ -401,6 +411,8 @@ class CommissionReportQuerySerializer(serializers.Serializer):
             store_id=data["store"].pk if data.get("store") else None,
             guide_id=data["guide"].pk if data.get("guide") else None,
             status=data.get("status"),
+            leaderboard_month=data.get("leaderboard_month"),
+            leaderboard_by=data["leaderboard_by"],
         )
 
 
@@ -421,6 +433,14 @@ class CommissionReportTotalsSerializer(serializers.Serializer):
     store_commission = _money_sum_field(help_text="Commission earned by stores, CNY.")
     guide_commission = _money_sum_field(help_text="Commission earned by guides, CNY.")
     amount = _money_sum_field(help_text="All commission, adjustments included, CNY.")
+    bonus = _money_sum_field(
+        help_text="Month-close bonuses and their revisions (part of amount), CNY."
+    )
+    points = serializers.IntegerField(
+        default=0,
+        help_text="Points guides earned for the months the dates touch (sales, members bound, "
+        "follow-ups; not redemptions or expiry). Grouped by day, on the month's first day.",
+    )
 
 
 class CommissionReportRowSerializer(CommissionReportTotalsSerializer):
@@ -431,10 +451,36 @@ class CommissionReportRowSerializer(CommissionReportTotalsSerializer):
     label = serializers.CharField(help_text="The group's name, in the caller's language.")
 
 
+class LeaderboardRowSerializer(serializers.Serializer):
+    rank = serializers.IntegerField(help_text="1 for the highest achievement.")
+    key = serializers.CharField(help_text="The store's, region's or brand's code.")
+    label = serializers.CharField(help_text="Its name.")
+    guides = serializers.IntegerField(help_text="Guides with a target for the month.")
+    target = _money_sum_field(help_text="Their targets summed, CNY.")
+    net_sales = _money_sum_field(help_text="Their net sales of the month, CNY.")
+    achievement = serializers.DecimalField(
+        max_digits=None, decimal_places=2, allow_null=True,
+        help_text="Net sales ÷ target, percent; null without a target.",
+    )  # fmt: skip
+    bonus = _money_sum_field(
+        help_text="Bonus the close wrote (latest revision), or projected before the close, CNY."
+    )
+    points = serializers.IntegerField(help_text="Points earned for the month.")
+
+
+class LeaderboardSerializer(serializers.Serializer):
+    month = serializers.DateField(help_text="The month's first day.")
+    group_by = serializers.CharField(help_text="store, region or brand.")
+    rows = LeaderboardRowSerializer(many=True, help_text="Best achievement first.")
+
+
 class CommissionReportSerializer(serializers.Serializer):
     group_by = serializers.CharField(help_text="What the rows group by.")
     rows = CommissionReportRowSerializer(many=True, help_text="One row per group, in order.")
     totals = CommissionReportTotalsSerializer(help_text="The sums over every row.")
+    leaderboard = LeaderboardSerializer(
+        required=False, help_text="With leaderboard_month: guides' targets ranked by group."
+    )
 
 
 class OrderDetailSerializer(OrderListSerializer):

@@ -47,6 +47,8 @@ TASK_QUEUES: dict[str, str] = {
     "apps.commissions.tasks.settlement_run_monthly": SETTLEMENT,
     # The month's bonus close: a nightly batch over the month's entries.
     "incentives.bonus_close_run": SETTLEMENT,
+    # Points expiry: a daily pass over the accounts of brands whose points expire.
+    "incentives.points_expire_run": SETTLEMENT,
     # Daily follow-up generation and the rest of the housekeeping.
     "engagement.follow_ups_create": DEFAULT,
     "engagement.follow_ups_follow_members": DEFAULT,

@@ -64,6 +64,16 @@ PERIODIC_TASK_DEFAULTS: list[PeriodicTaskDefault] = [
         task="incentives.bonus_close_run",
         crontab={"minute": "0", "hour": "4"},
     ),
+    # 04:30 local, daily: after the bonus close, so a month closed today has
+    # written its points before anything expires, and before guides open
+    # their phones. Points expire at the start of a month, but a brand's close
+    # waits for its hold, and a missed run must catch up the next day: daily,
+    # and a run with nothing due reads one index of the brands' policies.
+    PeriodicTaskDefault(
+        name="Points expiry",
+        task="incentives.points_expire_run",
+        crontab={"minute": "30", "hour": "4"},
+    ),
     # 04:00 on Mondays: after the nightly settlement, before stores open. Weekly,
     # because each run erases only what the previous week's dry-run report
     # named: the brand's data protection officer gets a week to look.

@@ -13,6 +13,7 @@ from apps.core.roles import Role, user_has_role
 from apps.core.scoping import Scope, scope_queryset
 from apps.customers.models import Membership
 from apps.engagement.selectors import follow_up_completion, follow_up_counts
+from apps.incentives.selectors import bar_width, guide_points, guide_target_progress
 
 __all__ = ["guide_dashboard_context", "week_start"]
 
@@ -30,6 +31,37 @@ def _chart_bars(daily) -> list[dict]:
         }
         for day, amount in daily
     ]
+
+
+def incentives_context(guide, *, scope: Scope, today: dt.date) -> dict:
+    """This month's target progress (the guide's own, or each guide's of the store) and points.
+
+    The figures are the targets API's: net sales so far, achievement, the
+    brackets the sales reach and the bonus they would pay if the month ended
+    today (or the bonus the close wrote); points with the rank in the store.
+    """
+    progress = []
+    for row in guide_target_progress(scope=scope, month=today.replace(day=1)):
+        projected = row.projected
+        progress.append(
+            {
+                "brand": row.target.brand,
+                "guide": row.target.guide,
+                "target": row.target.amount,
+                "net_sales": row.net_sales,
+                "achievement": row.achievement,
+                "width": bar_width(row.achievement),
+                "brackets_reached": projected.brackets_reached if projected else None,
+                "brackets": len(row.plan.brackets) if row.plan else 0,
+                "projected_bonus": projected.bonus if projected else None,
+                "awarded": row.awarded,
+            }
+        )
+    return {
+        "month": today.replace(day=1),
+        "progress": progress,
+        "points": guide_points(guide_id=guide.pk, store_id=guide.store_id),
+    }
 
 
 def guide_dashboard_context(user, *, scope: Scope, today: dt.date | None = None) -> dict | None:
@@ -64,6 +96,7 @@ def guide_dashboard_context(user, *, scope: Scope, today: dt.date | None = None)
         "commission": commission,
         "chart": _chart_bars(commission.daily),
         "follow_ups": follow_up_counts(scope=scope, today=today),
+        "incentives": incentives_context(guide, scope=scope, today=today),
         "completion": None
         if scope.is_guide_only
         else follow_up_completion(scope=scope, first_day=today.replace(day=1), today=today),

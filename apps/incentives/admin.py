@@ -26,7 +26,7 @@ from apps.incentives.models import (
 
 POLICY_FIELDS = [
     "brand", "close_hold_days", "points_per_member", "points_per_100_sales",
-    "points_per_follow_up",
+    "points_per_follow_up", "points_expire_months",
 ]  # fmt: skip
 
 

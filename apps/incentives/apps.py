@@ -10,6 +10,9 @@ class IncentivesConfig(AppConfig):
 
     def ready(self):
         from apps.commissions.ledger_checks import ledger_check_register
-        from apps.incentives import checks
+        from apps.commissions.reports import report_column_register, report_leaderboard_register
+        from apps.incentives import checks, report
 
         ledger_check_register(checks.incentives_ledger_check)
+        report_column_register("points", report.report_points)
+        report_leaderboard_register(report.report_leaderboard)

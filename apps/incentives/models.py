@@ -10,7 +10,7 @@ reason, and a balance per guide and brand that never goes below zero.
 """
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -23,6 +23,7 @@ from apps.stores.models import Brand, Store
 MONTH_HELP = _("The first day of the month.")
 DEFAULT_CLOSE_HOLD_DAYS = 7
 MAX_CLOSE_HOLD_DAYS = 90
+MAX_POINTS_EXPIRY_MONTHS = 120
 
 
 class IncentivePolicy(models.Model):
@@ -47,6 +48,16 @@ class IncentivePolicy(models.Model):
     points_per_follow_up = models.PositiveIntegerField(
         _("points per follow-up done on time"), default=0
     )
+    points_expire_months = models.PositiveSmallIntegerField(
+        _("points expire after (months)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_POINTS_EXPIRY_MONTHS)],
+        help_text=_(
+            "Points earned for a month and not yet spent expire this many months after that "
+            "month ends (3: March's points expire on 1 July). Empty: points never expire."
+        ),
+    )
 
     class Meta:
         verbose_name = _("incentive policy")
@@ -55,6 +66,13 @@ class IncentivePolicy(models.Model):
             models.CheckConstraint(
                 condition=Q(close_hold_days__lte=MAX_CLOSE_HOLD_DAYS),
                 name="incentive_policy_hold_bounded",
+            ),
+            models.CheckConstraint(
+                condition=Q(points_expire_months__isnull=True)
+                | Q(
+                    points_expire_months__gte=1, points_expire_months__lte=MAX_POINTS_EXPIRY_MONTHS
+                ),
+                name="incentive_policy_expiry_bounded",
             ),
         ]
 
@@ -350,6 +368,7 @@ class PointsMovement(models.Model):
         MEMBERS = "members", _("Members bound")
         FOLLOW_UPS = "follow_ups", _("Follow-ups done on time")
         REDEMPTION = "redemption", _("Redemption")
+        EXPIRED = "expired", _("Expired")
 
     class Reward(models.TextChoices):
         GIFT = "gift", _("Gift")
@@ -390,6 +409,17 @@ class PointsMovement(models.Model):
                 condition=~Q(kind="redemption")
                 | Q(points__lt=0, actor__isnull=False) & ~Q(reward=""),
                 name="points_redemption_by_someone",
+            ),
+            # An expiry takes points for one earning month, once (its reference
+            # is unique too), and only takes.
+            models.CheckConstraint(
+                condition=~Q(kind="expired") | Q(points__lt=0, month__isnull=False),
+                name="points_expiry_takes_for_a_month",
+            ),
+            models.UniqueConstraint(
+                fields=["account", "month"],
+                condition=Q(kind="expired"),
+                name="points_expire_once_per_account_month",
             ),
         ]
         # The month close adds a run's movements (stamped with the run's time) to the balances.

@@ -267,3 +267,65 @@ def test_screenshots_for_the_readme(live_server, shop, phone):
         phone.wait_for_selector(".scrm-dash")
         phone.screenshot(path=ARTIFACTS / f"readme-{name}.png", full_page=True)
         shutil.copy(ARTIFACTS / f"readme-{name}.png", SCREENSHOTS / f"guide-{name}-phone.png")
+
+
+@pytest.fixture
+def incentives(org, shop):
+    """This month's targets for SH01's guide and manager (极光), a bonus plan, points."""
+    from apps.core.scoping import Scope
+    from apps.incentives import services as incentive_services
+    from apps.incentives.models import PointsAccount, PointsMovement
+
+    aurora = Brand.objects.get(pk=org.brands[0].pk)
+    month = timezone.localdate().replace(day=1)
+    incentive_services.bonus_plan_create(
+        name="月度奖金", brand=aurora, beneficiary="guide", basis="achievement",
+        brackets=[{"from": "100", "to": "120", "rate": "1"}, {"from": "120", "rate": "2"}],
+        valid_from=month,
+    )  # fmt: skip
+    for employee_no, amount in [("G-SH01", "1000"), ("M-SH01", "80000")]:
+        incentive_services.sales_target_set(
+            scope=Scope(everything=True), actor=org.users["hq"], brand=aurora, month=month,
+            amount=Decimal(amount), guide=org.guides[employee_no],
+        )  # fmt: skip
+    for employee_no, points in [("G-SH01", 1280), ("M-SH01", 960)]:
+        account = PointsAccount.objects.create(
+            guide=org.guides[employee_no], brand=aurora, balance=points
+        )
+        PointsMovement.objects.create(
+            account=account, kind="sales", points=points, month=month, reason="销售积分",
+            reference=f"browser:{employee_no}", created_at=timezone.now(),
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize("username", ["guide_sh01", "manager_sh01"])
+def test_target_progress_and_points_fit_the_phone_in_chinese(
+    live_server, incentives, phone, username
+):
+    log_in(phone, live_server, username)
+    phone.goto(f"{live_server.url}/admin/")
+    phone.wait_for_selector("[data-testid=target-progress]")
+    measured = check_page(phone, f"{username}-incentives")
+    blocks = phone.evaluate(
+        """() => ['target-progress', 'points'].map(id => {
+            const box = document.querySelector(`[data-testid=${id}]`).getBoundingClientRect();
+            return box.right;
+        })"""
+    )
+    progress = phone.inner_text("[data-testid=target-progress]")
+    points = phone.inner_text("[data-testid=points]")
+
+    assert measured["page"] <= measured["screen"], "scrolls sideways"
+    assert max(blocks) <= measured["screen"]
+    assert not latin_words(progress + points)
+    assert "预计奖金" in progress and "已达档位" in progress
+    if username == "guide_sh01":
+        # Today's sale alone (1,288) beats a 1,000 target: both brackets.
+        assert phone.locator("[data-testid=target-row]").count() == 1
+        assert "已达档位：2 / 2" in progress
+        assert "1280" in points and "店内第 1 名 / 共 2 人" in points
+    else:
+        # The manager sees both guides of the store.
+        assert phone.locator("[data-testid=target-row]").count() == 2
+        assert "何杰" in progress and "王芳" in progress
+        assert "960" in points and "店内第 2 名 / 共 2 人" in points

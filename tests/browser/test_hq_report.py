@@ -95,7 +95,7 @@ def test_hq_downloads_a_csv_whose_totals_equal_the_api(live_server, november_led
     assert lines[-1] == [
         "TOTAL", "", str(api["totals"]["entries"]), api["totals"]["sales"],
         api["totals"]["store_commission"], api["totals"]["guide_commission"],
-        api["totals"]["amount"],
+        api["totals"]["amount"], api["totals"]["bonus"], str(api["totals"]["points"]),
     ]  # fmt: skip
     assert api["totals"]["entries"] == 30  # 3 eastern guides × 10 November days
     assert api["totals"]["amount"] in page_totals

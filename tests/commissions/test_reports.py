@@ -47,7 +47,7 @@ def test_grouped_by_store_with_a_totals_row(org, ledger):
     ]
     assert totals == {
         "entries": 8, "sales": "400.00", "store_commission": "20.00",
-        "guide_commission": "12.00", "amount": "32.00",
+        "guide_commission": "12.00", "amount": "32.00", "bonus": "0.00", "points": 0,
     }  # fmt: skip
 
 
@@ -153,7 +153,8 @@ def test_report_is_one_aggregate_query_and_one_for_labels_and_totals_match_the_e
     scope = scope_for_user(org.users["hq"])
     filters = ReportFilters(group_by="region")
 
-    with django_assert_num_queries(2):
+    # the grouped rows, their labels, the points of their groups (incentives' column)
+    with django_assert_num_queries(3):
         rows, totals = report_with_totals(commission_report_rows(scope=scope, filters=filters))
 
     assert len(rows) == 2
@@ -164,9 +165,9 @@ def test_report_is_one_aggregate_query_and_one_for_labels_and_totals_match_the_e
 def test_api_query_count_is_pinned(org, ledger, django_assert_num_queries):
     client = token_client(org.users["hq"])
 
-    # token, the user's roles, the grouped rows, their labels; the totals are
-    # added up from the grouped rows
-    with django_assert_num_queries(4):
+    # token, the user's roles, the grouped rows, their labels, their points;
+    # the totals are added up from the grouped rows
+    with django_assert_num_queries(5):
         assert client.get(URL, {"group_by": "guide"}).status_code == 200
 
 
@@ -182,11 +183,12 @@ def test_csv_export_streams_rows_and_the_api_totals(org, ledger):
     lines = list(csv.reader(io.StringIO(text)))
     assert lines[0] == [
         "key", "label", "entries", "sales", "store_commission", "guide_commission", "amount",
+        "bonus", "points",
     ]  # fmt: skip
     assert [line[0] for line in lines[1:]] == ["SH01", "SH02", "TOTAL"]
     assert lines[-1][2:] == [
         str(totals["entries"]), totals["sales"], totals["store_commission"],
-        totals["guide_commission"], totals["amount"],
+        totals["guide_commission"], totals["amount"], totals["bonus"], str(totals["points"]),
     ]  # fmt: skip
     assert sum(Decimal(line[6]) for line in lines[1:-1]) == Decimal(totals["amount"])
 
@@ -241,7 +243,7 @@ def test_report_page_exports_csv(org, ledger):
     response = logged_in(org, "hq").get(PAGE, {"group_by": "region", "export": "csv"})
 
     text = b"".join(response.streaming_content).decode("utf-8-sig")
-    assert text.splitlines()[-1] == "TOTAL,,8,400.00,20.00,12.00,32.00"
+    assert text.splitlines()[-1] == "TOTAL,,8,400.00,20.00,12.00,32.00,0.00,0"
 
 
 @pytest.mark.parametrize(

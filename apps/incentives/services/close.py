@@ -37,12 +37,12 @@ from apps.incentives.brackets import bonus_compute, brackets_parse, month_add
 from apps.incentives.models import (
     BonusAward,
     BonusMonthClose,
-    BonusPlan,
     IncentivePolicy,
     PointsAccount,
     PointsMovement,
     SalesTarget,
 )
+from apps.incentives.selectors import bonus_plan_choose, bonus_plans_valid
 
 logger = logging.getLogger(__name__)
 
@@ -82,25 +82,6 @@ def net_sales_by_beneficiary(*, brand_id: int, month: dt.date) -> dict[tuple[str
     with connection.cursor() as cursor:
         cursor.execute(incentive_sql.net_sales(connection.vendor), params)
         return {(side, who): from_cents(int(c)) for side, who, c in cursor.fetchall()}
-
-
-def _plan_for(plans: list[BonusPlan], *, beneficiary: str, store_id: int, store_kind: str):
-    for plan in plans:  # most specific first
-        if plan.beneficiary != beneficiary:
-            continue
-        if plan.store_id is not None and plan.store_id != store_id:
-            continue
-        if plan.store_kind and plan.store_kind != store_kind:
-            continue
-        return plan
-    return None
-
-
-def _plans_of(*, brand_id: int, month: dt.date) -> list[BonusPlan]:
-    plans = BonusPlan.objects.filter(brand_id=brand_id, valid_from__lte=month).exclude(
-        valid_to__lt=month
-    )
-    return sorted(plans, key=lambda p: (-p.specificity, -p.valid_from.toordinal()))
 
 
 def _close_lock(*, brand_id: int, month: dt.date) -> BonusMonthClose:
@@ -202,13 +183,13 @@ def _targets_of(*, brand_id: int, month: dt.date):
 
 
 def _first_awards(*, brand_id, month, sales) -> list[AwardRow]:
-    plans = _plans_of(brand_id=brand_id, month=month)
+    plans = bonus_plans_valid(brand_id=brand_id, month=month)
     parsed = {plan.pk: brackets_parse(plan.brackets) for plan in plans}
     awards = []
     for target_id, side, guide_id, store_id, store_kind, target in _targets_of(
         brand_id=brand_id, month=month
     ):
-        plan = _plan_for(plans, beneficiary=side, store_id=store_id, store_kind=store_kind)
+        plan = bonus_plan_choose(plans, beneficiary=side, store_id=store_id, store_kind=store_kind)
         if plan is None:
             continue
         net = sales.get((side, guide_id if side == Beneficiary.GUIDE else store_id), ZERO)
