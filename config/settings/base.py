@@ -363,6 +363,9 @@ SPECTACULAR_SETTINGS = {
         "EntryKindEnum": "apps.commissions.models.EntryKind",
         "FollowUpKindEnum": "apps.engagement.models.FollowUpKind",
         "PointsMovementKindEnum": "apps.incentives.models.PointsMovement.Kind",
+        # Answers carry coordinates in WGS-84 only; requests may send three systems.
+        "AnsweredCoordSystemEnum": [("wgs84", "WGS-84")],
+        "CoordSystemEnum": "apps.core.geo.CoordSystem",
     },
 }
 
