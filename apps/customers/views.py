@@ -1,8 +1,8 @@
 """API entry points of members: sign-up, lists and manual reassignment."""
 
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.utils.text import format_lazy
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -13,8 +13,8 @@ from apps.core.api import IsHQ, IsHQOrIntegration
 from apps.core.batches import BatchInputSerializer, BatchResultSerializer, batch_answer
 from apps.core.batches import batch_validate as batch_items_validate
 from apps.core.listing import ListDate
-from apps.core.schema import HQ_ONLY, READ_ANY_ROLE, WRITE_HQ_INTEGRATION, write_examples
 from apps.core.roles import Role, user_has_role
+from apps.core.schema import HQ_ONLY, READ_ANY_ROLE, WRITE_HQ_INTEGRATION, write_examples
 from apps.core.scoping import scope_for_request
 from apps.core.throttling import MemberSignUpThrottle
 from apps.customers.filters import MembershipFilter
@@ -34,7 +34,6 @@ from apps.customers.services import (
     membership_reassign,
     personal_data_access_record,
 )
-
 
 SIGN_UP = {
     "brand": "AUR",
@@ -259,7 +258,7 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         ),
         examples=write_examples(
             {"guide": "E0002"}, {**MEMBER_ASSIGNED, "guide": "E0002"}, status="200"
-        ),  # fmt: skip
+        ),
     )
     @action(detail=True, methods=["post"])
     def reassign(self, request, pk=None):

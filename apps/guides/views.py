@@ -20,7 +20,6 @@ from apps.guides.serializers import (
     SetPasswordLinkSerializer,
 )
 
-
 GUIDE = {
     "employee_no": "E0001",
     "name": "李娜",

@@ -1,8 +1,8 @@
 """Query filters of the incentives lists (besides the shared vocabulary of apps.core.listing)."""
 
 import django_filters
-from django.utils.translation import gettext_lazy as _
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 
 from apps.incentives import services

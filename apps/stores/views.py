@@ -10,6 +10,7 @@ from apps.stores.models import Brand, Region
 from apps.stores.selectors import store_list
 from apps.stores.serializers import BrandSerializer, RegionSerializer, StoreSerializer
 
+
 @master_data_schema(
     plural=_("Brands, by code."),
     singular=_("One brand, by its code."),

@@ -100,8 +100,9 @@ def test_the_schema_is_served_in_the_callers_language(client):
     chinese = client.get("/api/schema/?format=json", HTTP_ACCEPT_LANGUAGE="zh-hans").json()
 
     orders = "/api/v1/orders/"
-    assert english["paths"][orders]["post"]["description"] != (
-        chinese["paths"][orders]["post"]["description"]
+    assert (
+        english["paths"][orders]["post"]["description"]
+        != (chinese["paths"][orders]["post"]["description"])
     )
     member = chinese["components"]["schemas"]["Membership"]["properties"]
     assert "坐标" in member["coord_system"]["description"]
