@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as __
 from rest_framework import serializers
 
 from apps.commissions.models import (
@@ -129,7 +130,7 @@ class RefundInputSerializer(serializers.Serializer):
 class RefundBatchItemSerializer(RefundInputSerializer):
     """A refund in a batch: the single endpoint's body plus the order number its URL carries."""
 
-    order_no = document_number_field()
+    order_no = document_number_field(help_text=__("Number of the order refunded."))
 
 
 class OrderSerializer(serializers.ModelSerializer):
@@ -226,7 +227,10 @@ class CommissionPlanSerializer(serializers.ModelSerializer):
     # A plain string rather than a choice field: the store kind enum is
     # already named by the stores API schema.
     store_kind = serializers.CharField(
-        required=False, allow_blank=True, default="", help_text="direct, franchise or distributor"
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=__("Stores of this kind: direct, franchise or distributor (empty: any)."),
     )
     guide_rate = rate_input_field(help_text="Percent; guide and store rates add up to 100 at most.")
     store_rate = rate_input_field(help_text="Percent; guide and store rates add up to 100 at most.")
@@ -246,14 +250,26 @@ class CommissionPlanSerializer(serializers.ModelSerializer):
             "valid_from", "valid_to", "specificity",
         ]  # fmt: skip
         read_only_fields = ["id", "specificity"]
+        extra_kwargs = {
+            "category": {"help_text": __("Product category the plan prices (empty: every "
+                                         "category).")},
+            "valid_from": {"help_text": __("First day the plan prices sales, a business date "
+                                           "(server's time zone, Asia/Shanghai by default).")},
+            "valid_to": {"help_text": __("Last day, inclusive (null: open-ended).")},
+            "specificity": {"help_text": __("How narrow the plan is, 1 (brand) to 6 (store and "
+                                            "category): the narrowest plan valid on the day "
+                                            "prices a line.")},
+        }  # fmt: skip
 
 
 class CommissionAdjustmentInputSerializer(serializers.Serializer):
     reference = document_number_field(
         help_text="Your key for this adjustment: the same body again answers 200, another body 409."
     )
-    brand = brand_code_field()
-    beneficiary = ChoiceField(choices=Beneficiary.choices)
+    brand = brand_code_field(help_text=__("Brand code."))
+    beneficiary = ChoiceField(
+        choices=Beneficiary.choices, help_text=__("Who is paid: guide or store.")
+    )
     guide = guide_employee_no_field(
         required=False, allow_null=True, help_text="The guide paid (beneficiary guide)."
     )
@@ -269,16 +285,28 @@ class CommissionAdjustmentInputSerializer(serializers.Serializer):
         decimal_places=MONEY_DECIMAL_PLACES,
         help_text="Signed: negative takes back.",
     )
-    reason = serializers.CharField(max_length=500)
+    reason = serializers.CharField(
+        max_length=500, help_text=__("Why, for the guide and the auditor to read.")
+    )
 
 
 class CommissionAdjustmentSerializer(serializers.ModelSerializer):
-    brand = serializers.CharField(source="brand.code")
-    guide = serializers.CharField(source="guide.employee_no", default=None, allow_null=True)
-    store = serializers.CharField(source="store.code")
-    order = serializers.CharField(source="order.order_no", default=None, allow_null=True)
-    actor = serializers.CharField(source="actor.username")
-    entry = serializers.SerializerMethodField()
+    brand = serializers.CharField(source="brand.code", help_text=__("Brand code."))
+    guide = serializers.CharField(
+        source="guide.employee_no", default=None, allow_null=True,
+        help_text=__("Employee no. of the guide paid (null: a store's adjustment)."),
+    )  # fmt: skip
+    store = serializers.CharField(source="store.code", help_text=__("Code of the store."))
+    order = serializers.CharField(
+        source="order.order_no", default=None, allow_null=True,
+        help_text=__("Number of the order it corrects (null: none)."),
+    )  # fmt: skip
+    actor = serializers.CharField(
+        source="actor.username", help_text=__("Login of the HQ user who made it.")
+    )
+    entry = serializers.SerializerMethodField(
+        help_text=__("Id of the ledger entry it wrote (kind adjustment).")
+    )
 
     class Meta:
         model = CommissionAdjustment
@@ -286,6 +314,14 @@ class CommissionAdjustmentSerializer(serializers.ModelSerializer):
             "id", "reference", "brand", "beneficiary", "guide", "store", "order", "amount",
             "business_date", "reason", "actor", "created_at", "entry",
         ]  # fmt: skip
+        extra_kwargs = {
+            "reference": {"help_text": __("The caller's key for it (idempotent).")},
+            "beneficiary": {"help_text": __("Who is paid: guide or store.")},
+            "amount": {"help_text": __("CNY, a signed decimal string with 2 places.")},
+            "business_date": {"help_text": __("The day its entry is dated, in the server's "
+                                              "time zone (Asia/Shanghai by default).")},
+            "reason": {"help_text": __("Why it was made.")},
+        }  # fmt: skip
 
     def get_entry(self, adjustment) -> int | None:
         entries = list(adjustment.entries.all())
@@ -296,35 +332,65 @@ class PlanSuccessorSerializer(serializers.Serializer):
     valid_from = serializers.DateField(
         help_text="First day of the successor; the plan ends the day before."
     )
-    valid_to = serializers.DateField(required=False, allow_null=True, default=None)
-    guide_rate = rate_input_field()
-    store_rate = rate_input_field()
+    valid_to = serializers.DateField(
+        required=False, allow_null=True, default=None,
+        help_text=__("Last day of the successor, inclusive (null: open-ended)."),
+    )  # fmt: skip
+    guide_rate = rate_input_field(help_text=__("The successor's guide rate, percent."))
+    store_rate = rate_input_field(help_text=__("The successor's store rate, percent."))
 
 
 class SettlementTermsSerializer(serializers.ModelSerializer):
-    brand = brand_code_field()
-    store = store_code_field(required=False, allow_null=True)
+    brand = brand_code_field(help_text=__("Brand code."))
+    store = store_code_field(
+        required=False,
+        allow_null=True,
+        help_text=__("Store code (null: the brand's default terms)."),
+    )
     hold_days = serializers.IntegerField(
-        min_value=0, max_value=HOLD_DAYS_MAX, required=False, allow_null=True
+        min_value=0,
+        max_value=HOLD_DAYS_MAX,
+        required=False,
+        allow_null=True,
+        help_text=__("Days entries are held before settling, for TN (null otherwise)."),
     )
 
     class Meta:
         model = SettlementTerms
         fields = ["id", "brand", "store", "mode", "hold_days"]
+        extra_kwargs = {
+            "mode": {
+                "help_text": __(
+                    "T0 (at once), T1 (next day), TN (after hold_days) or MONTHLY (by month)."
+                )
+            }
+        }
         read_only_fields = ["id"]
         validators = []  # the service upserts: one row per brand and store
 
 
 class CommissionEntrySerializer(serializers.ModelSerializer):
     order_no = serializers.SerializerMethodField()
-    refund_no = serializers.CharField(source="refund.refund_no", default=None, allow_null=True)
-    adjustment = serializers.CharField(source="adjustment.reference", default=None, allow_null=True)
+    refund_no = serializers.CharField(
+        source="refund.refund_no", default=None, allow_null=True,
+        help_text=__("Refund number, for a clawback (null otherwise)."),
+    )  # fmt: skip
+    adjustment = serializers.CharField(
+        source="adjustment.reference", default=None, allow_null=True,
+        help_text=__("The adjustment's reference, for kind adjustment (null otherwise)."),
+    )  # fmt: skip
     adjustment_reason = serializers.CharField(
-        source="adjustment.reason", default=None, allow_null=True
+        source="adjustment.reason", default=None, allow_null=True,
+        help_text=__("The adjustment's reason (null otherwise)."),
+    )  # fmt: skip
+    brand = serializers.CharField(source="brand.code", help_text=__("Brand code."))
+    store = serializers.CharField(
+        source="store.code", help_text=__("Code of the store the sale belongs to.")
     )
-    brand = serializers.CharField(source="brand.code")
-    store = serializers.CharField(source="store.code")
-    guide = serializers.CharField(source="guide.employee_no", default=None, allow_null=True)
+    guide = serializers.CharField(
+        source="guide.employee_no", default=None, allow_null=True,
+        help_text=__("Employee no. of the guide paid (null: the store's entry)."),
+    )  # fmt: skip
 
     class Meta:
         model = CommissionEntry
@@ -333,6 +399,24 @@ class CommissionEntrySerializer(serializers.ModelSerializer):
             "beneficiary", "guide", "store", "brand", "category", "business_date", "base_amount",
             "plan", "rate", "amount", "mode", "settlement", "created_at",
         ]  # fmt: skip
+        extra_kwargs = {
+            "kind": {"help_text": __("order (a sale), refund (a clawback, negative), "
+                                     "bound_guide_late or adjustment.")},
+            "beneficiary": {"help_text": __("Who earns it: guide or store.")},
+            "category": {"help_text": __("Product category of the line priced.")},
+            "business_date": {"help_text": __("Local calendar date (server's time zone, "
+                                              "Asia/Shanghai by default) of the payment, refund "
+                                              "or adjustment.")},
+            "base_amount": {"help_text": __("What the rate applies to, CNY decimal string.")},
+            "plan": {"help_text": __("Id of the commission plan that priced it (null: "
+                                     "adjustment).")},
+            "rate": {"help_text": __("Percent applied, a decimal string.")},
+            "amount": {"help_text": __("Commission, CNY, a signed decimal string with 2 places, "
+                                       "rounded half up per entry.")},
+            "mode": {"help_text": __("The settlement terms it is settled by: T0, T1, TN or "
+                                     "MONTHLY.")},
+            "settlement": {"help_text": __("Id of the settlement holding it (null: not yet).")},
+        }  # fmt: skip
 
     def get_order_no(self, entry) -> str | None:
         """The order the entry comes from (an adjustment's: the order it corrects, if any)."""
@@ -341,9 +425,12 @@ class CommissionEntrySerializer(serializers.ModelSerializer):
 
 
 class SettlementSerializer(serializers.ModelSerializer):
-    brand = serializers.CharField(source="brand.code")
-    store = serializers.CharField(source="store.code")
-    guide = serializers.CharField(source="guide.employee_no", default=None, allow_null=True)
+    brand = serializers.CharField(source="brand.code", help_text=__("Brand code."))
+    store = serializers.CharField(source="store.code", help_text=__("Store code."))
+    guide = serializers.CharField(
+        source="guide.employee_no", default=None, allow_null=True,
+        help_text=__("Employee no. of the guide paid (null: the store's settlement)."),
+    )  # fmt: skip
     entry_count = serializers.IntegerField(
         read_only=True, help_text="Ledger entries in the settlement (so far, while open)."
     )
@@ -360,10 +447,31 @@ class SettlementSerializer(serializers.ModelSerializer):
             "source_ref", "entry_count", "running_total", "entries_total", "carried_forward",
             "total", "status", "payout_ref", "paid_at", "created_at",
         ]  # fmt: skip
+        read_only_fields = fields
+        extra_kwargs = {
+            "beneficiary": {"help_text": __("Who is paid: guide or store.")},
+            "mode": {"help_text": __("Settlement terms: T0, T1, TN or MONTHLY.")},
+            "period_start": {"help_text": __("First business date of the period (server's time "
+                                             "zone, Asia/Shanghai by default).")},
+            "period_end": {"help_text": __("Last business date of the period, inclusive.")},
+            "source_ref": {"help_text": __("For T0: the order or refund that closed it.")},
+            "entries_total": {"help_text": __("Sum of its entries, CNY decimal string, written "
+                                              "when it closes.")},
+            "carried_forward": {"help_text": __("A negative balance carried from the previous "
+                                                "settlement, CNY.")},
+            "total": {"help_text": __("What is paid, CNY decimal string (0.00 while open).")},
+            "status": {"help_text": __("open (collecting entries), settled or paid.")},
+            "payout_ref": {"help_text": __("HQ's payout reference (empty until paid).")},
+            "paid_at": {"help_text": __("When HQ marked it paid (null: not yet).")},
+        }  # fmt: skip
 
 
 class MarkPaidSerializer(serializers.Serializer):
-    payout_ref = serializers.CharField(max_length=100)
+    payout_ref = serializers.CharField(
+        max_length=100,
+        help_text=__("HQ's payout reference, e.g. a bank transfer number; the same again is a "
+                     "no-op."),
+    )  # fmt: skip
 
 
 class CommissionReportQuerySerializer(serializers.Serializer):

@@ -3,7 +3,12 @@
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -36,7 +41,7 @@ from apps.core.api import Conflict, IsHQ, IsHQOrIntegration
 from apps.core.batches import BatchInputSerializer, BatchResultSerializer, Outcome, batch_answer
 from apps.core.batches import batch_validate as batch_items_validate
 from apps.core.listing import ListDate
-from apps.core.schema import ErrorDetailSerializer
+from apps.core.schema import ErrorDetailSerializer, write_examples
 from apps.core.scoping import scope_for_request, scope_for_user
 
 CONFLICT_DESCRIPTION = "The number exists with different content."
@@ -48,6 +53,99 @@ BATCH_DESCRIPTION = (
     "others. Items are written in chunks that commit on their own: after an interrupted "
     "request, send the same batch again."
 )
+
+ORDER = {
+    "order_no": "POS-SH01-20260310-0042",
+    "brand": "AUR",
+    "store": "SH01",
+    "guide": "E0001",
+    "member_phone": "+86 138-1234-5678",
+    "amount": "1280.00",
+    "paid_at": "2026-03-10T18:30:00+08:00",
+    "lines": [
+        {"sku": "AUR-TEE-001-M", "category": "apparel", "quantity": 2, "amount": "580.00"},
+        {"sku": "AUR-BAG-017", "category": "accessories", "quantity": 1, "amount": "700.00"},
+    ],
+}
+ORDER_ANSWER = {
+    "order_no": "POS-SH01-20260310-0042",
+    "brand": "AUR",
+    "store": "SH01",
+    "guide": "E0001",
+    "amount": "1280.00",
+    "refunded_amount": "0.00",
+    "paid_at": "2026-03-10T18:30:00+08:00",
+    "business_date": "2026-03-10",
+    "attributed_guide": "E0001",
+    "attribution_reason": "order_guide",
+    "attribution_note": "Guide named on the order",
+    "created_at": "2026-03-10T18:30:02+08:00",
+}
+REFUND = {"refund_no": "RF-SH01-20260312-0007", "amount": "580.00",
+          "refunded_at": "2026-03-12T11:05:00+08:00"}  # fmt: skip
+REFUND_ANSWER = {**REFUND, "order_no": ORDER["order_no"], "business_date": "2026-03-12"}
+PLAN = {
+    "brand": "AUR",
+    "store_kind": "direct",
+    "store": None,
+    "category": "",
+    "guide_rate": "3.00",
+    "store_rate": "2.00",
+    "valid_from": "2026-04-01",
+    "valid_to": None,
+}
+PLAN_ANSWER = {"id": 12, **PLAN, "specificity": 3}
+SETTLEMENT_PAID = {
+    "id": 310,
+    "beneficiary": "guide",
+    "guide": "E0001",
+    "store": "SH01",
+    "brand": "AUR",
+    "mode": "MONTHLY",
+    "period_start": "2026-03-01",
+    "period_end": "2026-03-31",
+    "source_ref": "",
+    "entry_count": 86,
+    "running_total": "2316.40",
+    "entries_total": "2316.40",
+    "carried_forward": "0.00",
+    "total": "2316.40",
+    "status": "paid",
+    "payout_ref": "CMB-20260405-118",
+    "paid_at": "2026-04-05T10:00:00+08:00",
+    "created_at": "2026-03-01T00:00:03+08:00",
+}
+ADJUSTMENT = {
+    "reference": "ADJ-2026-03-015",
+    "brand": "AUR",
+    "beneficiary": "guide",
+    "guide": "E0001",
+    "store": "SH01",
+    "order": "POS-SH01-20260310-0042",
+    "amount": "-25.00",
+    "reason": "订单重复计提，冲回",
+}
+
+
+def _batch_example(item: dict, result: dict) -> list:
+    return write_examples(
+        {"items": [item, {**item, "amount": "1300.00"}]},
+        {
+            "created": 1,
+            "replayed": 0,
+            "conflict": 1,
+            "invalid": 0,
+            "items": [
+                {"index": 0, "status": "created", "result": result},
+                {
+                    "index": 1,
+                    "status": "conflict",
+                    "errors": {"non_field_errors": ["The resource exists with different content."]},
+                },
+            ],
+        },
+        status="200",
+    )
 
 
 class OrderViewSet(
@@ -101,6 +199,7 @@ class OrderViewSet(
             200: OpenApiResponse(OrderSerializer, description="The same order sent again."),
             409: OpenApiResponse(ErrorDetailSerializer, description=CONFLICT_DESCRIPTION),
         },
+        examples=write_examples(ORDER, ORDER_ANSWER),
     )
     def create(self, request, *args, **kwargs):
         """Receive a paid order (integrations and HQ); idempotent on ``order_no``.
@@ -130,6 +229,7 @@ class OrderViewSet(
         request=BatchInputSerializer,
         responses={200: BatchResultSerializer},
         description=BATCH_DESCRIPTION % {"item": "an order, as POST /api/v1/orders/ takes it"},
+        examples=_batch_example(ORDER, ORDER_ANSWER),
     )
     @action(detail=False, methods=["post"])
     def batch(self, request):
@@ -147,6 +247,7 @@ class OrderViewSet(
             200: OpenApiResponse(RefundSerializer, description="The same refund sent again."),
             409: OpenApiResponse(ErrorDetailSerializer, description=CONFLICT_DESCRIPTION),
         },
+        examples=write_examples(REFUND, REFUND_ANSWER),
     )
     @action(detail=True, methods=["post"])
     def refunds(self, request, order_no=None):
@@ -187,6 +288,7 @@ class RefundBatchView(APIView):
         responses={200: BatchResultSerializer},
         description=BATCH_DESCRIPTION
         % {"item": "a refund as POST /api/v1/orders/{order_no}/refunds/ takes it, plus order_no"},
+        examples=_batch_example({**REFUND, "order_no": ORDER["order_no"]}, REFUND_ANSWER),
     )
     def post(self, request):
         outcomes, valid = batch_items_validate(
@@ -226,6 +328,22 @@ def _with_related(outcomes, queryset) -> None:
             outcome.obj = found[outcome.obj.pk]
 
 
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "category", str, description=_("Product category, exactly (empty: every one).")
+            )
+        ]
+    ),
+    create=extend_schema(examples=write_examples(PLAN, PLAN_ANSWER)),
+    update=extend_schema(examples=write_examples(PLAN, PLAN_ANSWER, status="200")),
+    partial_update=extend_schema(
+        examples=write_examples(
+            {"valid_to": "2026-06-30"}, {**PLAN_ANSWER, "valid_to": "2026-06-30"}, status="200"
+        )
+    ),
+)
 class CommissionPlanViewSet(
     mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
     mixins.UpdateModelMixin, viewsets.GenericViewSet,
@@ -254,7 +372,19 @@ class CommissionPlanViewSet(
             plan=serializer.instance, **serializer.validated_data
         )
 
-    @extend_schema(request=PlanSuccessorSerializer, responses={201: CommissionPlanSerializer})
+    @extend_schema(
+        request=PlanSuccessorSerializer,
+        responses={201: CommissionPlanSerializer},
+        examples=write_examples(
+            {
+                "valid_from": "2026-07-01",
+                "valid_to": None,
+                "guide_rate": "3.50",
+                "store_rate": "2.00",
+            },
+            {**PLAN_ANSWER, "id": 13, "valid_from": "2026-07-01", "guide_rate": "3.50"},
+        ),
+    )
     @action(detail=True, methods=["post"])
     def successor(self, request, pk=None):
         """End this plan the day before the successor starts and add the successor."""
@@ -264,6 +394,14 @@ class CommissionPlanViewSet(
         return Response(CommissionPlanSerializer(successor).data, status=status.HTTP_201_CREATED)
 
 
+@extend_schema_view(
+    create=extend_schema(
+        examples=write_examples(
+            {"brand": "AUR", "store": "SH01", "mode": "TN", "hold_days": 7},
+            {"id": 4, "brand": "AUR", "store": "SH01", "mode": "TN", "hold_days": 7},
+        )
+    )
+)
 class SettlementTermsViewSet(
     mixins.CreateModelMixin, mixins.ListModelMixin, viewsets.GenericViewSet
 ):
@@ -307,6 +445,17 @@ class CommissionAdjustmentViewSet(
             ),
             409: OpenApiResponse(ErrorDetailSerializer, description=CONFLICT_DESCRIPTION),
         },
+        examples=write_examples(
+            ADJUSTMENT,
+            {
+                "id": 15,
+                **ADJUSTMENT,
+                "business_date": "2026-03-15",
+                "actor": "hq_zhang",
+                "created_at": "2026-03-15T09:12:00+08:00",
+                "entry": 90412,
+            },
+        ),
     )
     def create(self, request, *args, **kwargs):
         body = CommissionAdjustmentInputSerializer(data=request.data)
@@ -359,6 +508,11 @@ class SettlementViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         return selectors.settlement_list(scope=scope_for_user(self.request.user))
 
+    @extend_schema(
+        request=MarkPaidSerializer,
+        responses={200: SettlementSerializer},
+        examples=write_examples({"payout_ref": "CMB-20260405-118"}, SETTLEMENT_PAID, status="200"),
+    )
     @action(detail=True, methods=["post"], url_path="mark-paid", permission_classes=[IsHQ])
     def mark_paid(self, request, pk=None):
         """Record that HQ paid a closed settlement out (HQ only); the same reference is a no-op."""

@@ -1,7 +1,7 @@
 """API entry points of the incentives app: validate, call a service or selector, answer."""
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from apps.core.api import IsHQ
 from apps.core.listing import ListDate
 from apps.core.roles import Role, user_has_role
+from apps.core.schema import write_examples
 from apps.core.scoping import scope_for_request
 from apps.incentives import selectors, services
 from apps.incentives.filters import PointsAccountFilter, SalesTargetFilter
@@ -21,6 +22,39 @@ from apps.incentives.serializers import (
     SalesTargetInputSerializer,
     SalesTargetSerializer,
 )
+
+TARGET = {"brand": "AUR", "month": "2026-03", "store": None, "guide": "E0001",
+          "amount": "50000.00"}  # fmt: skip
+TARGET_ANSWER = {
+    "id": 88,
+    "brand": "AUR",
+    "beneficiary": "guide",
+    "store": "SH01",
+    "guide": "E0001",
+    "month": "2026-03-01",
+    "amount": "50000.00",
+    "net_sales": "41230.50",
+    "achievement": "82.46",
+    "brackets_reached": 0,
+    "projected_bonus": "0.00",
+    "bonus": None,
+    "updated_at": "2026-03-20T09:00:00+08:00",
+}
+BONUS_PLAN = {
+    "name": "三月冲刺奖",
+    "brand": "AUR",
+    "beneficiary": "guide",
+    "store_kind": "",
+    "store": None,
+    "basis": "achievement",
+    "brackets": [{"from": "100", "to": "120", "rate": "1"}, {"from": "120", "to": None,
+                                                           "rate": "2"}],
+    "cap": "5000.00",
+    "valid_from": "2026-03",
+    "valid_to": "2026-03",
+}  # fmt: skip
+BONUS_PLAN_ANSWER = {"id": 7, **BONUS_PLAN, "valid_from": "2026-03-01", "valid_to": "2026-03-01",
+                     "specificity": 1, "created_at": "2026-02-20T10:00:00+08:00"}  # fmt: skip
 
 
 class SetsTargets(permissions.BasePermission):
@@ -62,6 +96,7 @@ class SalesTargetViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(
         request=SalesTargetInputSerializer,
         responses={201: SalesTargetSerializer},
+        examples=write_examples(TARGET, TARGET_ANSWER),
     )
     def create(self, request):
         """Set a guide's or a store's target for a month (replaces one not yet closed)."""
@@ -79,8 +114,19 @@ class SalesTargetViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(
         request=SalesTargetImportSerializer,
         responses={
-            200: inline_serializer("TargetImportDone", {"imported": serializers.IntegerField()}),
+            200: inline_serializer(
+                "TargetImportDone",
+                {"imported": serializers.IntegerField(help_text=_("Targets written."))},
+            ),
         },
+        examples=write_examples(
+            {
+                "csv": "brand,month,store,guide,amount\nAUR,2026-03,SH01,,300000.00\n"
+                "AUR,2026-03,,E0001,50000.00\n"
+            },
+            {"imported": 2},
+            status="200",
+        ),
     )
     @action(detail=False, methods=["post"], url_path="import")
     def import_csv(self, request):
@@ -112,6 +158,17 @@ class ReadsOrHQWrites(permissions.BasePermission):
         return user_has_role(request.user, Role.HQ_OPS)
 
 
+@extend_schema_view(
+    create=extend_schema(examples=write_examples(BONUS_PLAN, BONUS_PLAN_ANSWER)),
+    update=extend_schema(examples=write_examples(BONUS_PLAN, BONUS_PLAN_ANSWER, status="200")),
+    partial_update=extend_schema(
+        examples=write_examples(
+            {"name": "三月冲刺奖（加码）"},
+            {**BONUS_PLAN_ANSWER, "name": "三月冲刺奖（加码）"},
+            status="200",
+        )
+    ),
+)
 class BonusPlanViewSet(
     mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
     mixins.UpdateModelMixin, viewsets.GenericViewSet,
@@ -167,6 +224,27 @@ class PointsAccountViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(
         request=PointsRedeemSerializer,
         responses={201: PointsMovementSerializer, 200: PointsMovementSerializer},
+        examples=write_examples(
+            {
+                "guide": "E0001",
+                "brand": "AUR",
+                "points": 500,
+                "reward": "gift",
+                "reason": "兑换店庆礼盒",
+                "reference": "RDM-2026-03-0012",
+            },
+            {
+                "id": 1204,
+                "kind": "redemption",
+                "points": -500,
+                "month": None,
+                "reward": "gift",
+                "reason": "兑换店庆礼盒",
+                "reference": "RDM-2026-03-0012",
+                "actor": "hq_zhang",
+                "created_at": "2026-03-20T14:00:00+08:00",
+            },
+        ),
     )
     @action(detail=False, methods=["post"], permission_classes=[IsHQ])
     def redeem(self, request):

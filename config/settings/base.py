@@ -364,8 +364,8 @@ SPECTACULAR_SETTINGS = {
         "FollowUpKindEnum": "apps.engagement.models.FollowUpKind",
         "PointsMovementKindEnum": "apps.incentives.models.PointsMovement.Kind",
         # Answers carry coordinates in WGS-84 only; requests may send three systems.
-        "AnsweredCoordSystemEnum": [("wgs84", "WGS-84")],
-        "CoordSystemEnum": "apps.core.geo.CoordSystem",
+        "AnsweredCoordSystemEnum": ["wgs84"],
+        "CoordSystemEnum": ["wgs84", "gcj02", "bd09"],
     },
 }
 
