@@ -1,5 +1,6 @@
 """API entry points of the commissions app: validate, call a service or selector, answer."""
 
+from django.utils.text import format_lazy
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -41,18 +42,25 @@ from apps.core.api import Conflict, IsHQ, IsHQOrIntegration
 from apps.core.batches import BatchInputSerializer, BatchResultSerializer, Outcome, batch_answer
 from apps.core.batches import batch_validate as batch_items_validate
 from apps.core.listing import ListDate
-from apps.core.schema import ErrorDetailSerializer, write_examples
+from apps.core.schema import HQ_ONLY, ErrorDetailSerializer, write_examples
+from apps.core.schema import WRITE_HQ_INTEGRATION as HQ_INTEGRATION
 from apps.core.scoping import scope_for_request, scope_for_user
 
-CONFLICT_DESCRIPTION = "The number exists with different content."
+CONFLICT_DESCRIPTION = _("The number exists with different content.")
 ORDER_RELATED = ("brand", "store", "guide", "attributed_guide")
-BATCH_DESCRIPTION = (
-    "Up to 1,000 items (more is a 400), each %(item)s. Answers 200 with every item's outcome "
+BATCH_DESCRIPTION = _(
+    "Up to 1,000 items (more is a 400), each {item}. Answers 200 with every item's outcome "
     "in order: created, replayed (same number, same body: nothing written), conflict (same "
     "number, other body) or invalid (with field messages); a bad item never holds back the "
     "others. Items are written in chunks that commit on their own: after an interrupted "
     "request, send the same batch again."
 )
+SCOPED_READ = _("Any signed-in role reads within its scope (a guide: their own).")
+
+
+def _batch_description(item):
+    return format_lazy("{} {}", format_lazy(BATCH_DESCRIPTION, item=item), HQ_INTEGRATION)
+
 
 ORDER = {
     "order_no": "POS-SH01-20260310-0042",
@@ -148,6 +156,29 @@ def _batch_example(item: dict, result: dict) -> list:
     )
 
 
+@extend_schema_view(
+    list=extend_schema(
+        description=format_lazy(
+            "{} {}",
+            _(
+                "Orders, newest first (filters: brand, store, guide: the guide credited, "
+                "phone: the member's full number in any accepted form, attribution_reason). "
+                "Phones are masked unless the caller is HQ."
+            ),
+            SCOPED_READ,
+        )
+    ),
+    retrieve=extend_schema(
+        description=format_lazy(
+            "{} {}",
+            _(
+                "One order by its number, with its lines, refunds, the ledger entries the "
+                "caller may read and its attribution."
+            ),
+            SCOPED_READ,
+        )
+    ),
+)
 class OrderViewSet(
     mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
@@ -196,10 +227,22 @@ class OrderViewSet(
         request=OrderInputSerializer,
         responses={
             201: OrderSerializer,
-            200: OpenApiResponse(OrderSerializer, description="The same order sent again."),
+            200: OpenApiResponse(OrderSerializer, description=_("The same order sent again.")),
             409: OpenApiResponse(ErrorDetailSerializer, description=CONFLICT_DESCRIPTION),
         },
         examples=write_examples(ORDER, ORDER_ANSWER),
+        description=format_lazy(
+            "{} {}",
+            _(
+                "Receive a paid order. Idempotent on ``order_no``: the same body again answers "
+                "200 with the stored order, a different body under the same number 409. "
+                "``paid_at`` carries its UTC offset and is at most 10 minutes ahead of the "
+                "server; its calendar date in the server's time zone (Asia/Shanghai by "
+                "default) is the business date. Amounts are CNY decimal strings with 2 places; "
+                "lines, if sent, add up to the amount."
+            ),
+            HQ_INTEGRATION,
+        ),
     )
     def create(self, request, *args, **kwargs):
         """Receive a paid order (integrations and HQ); idempotent on ``order_no``.
@@ -228,7 +271,7 @@ class OrderViewSet(
     @extend_schema(
         request=BatchInputSerializer,
         responses={200: BatchResultSerializer},
-        description=BATCH_DESCRIPTION % {"item": "an order, as POST /api/v1/orders/ takes it"},
+        description=_batch_description(_("an order, as POST /api/v1/orders/ takes it")),
         examples=_batch_example(ORDER, ORDER_ANSWER),
     )
     @action(detail=False, methods=["post"])
@@ -244,10 +287,21 @@ class OrderViewSet(
         request=RefundInputSerializer,
         responses={
             201: RefundSerializer,
-            200: OpenApiResponse(RefundSerializer, description="The same refund sent again."),
+            200: OpenApiResponse(RefundSerializer, description=_("The same refund sent again.")),
             409: OpenApiResponse(ErrorDetailSerializer, description=CONFLICT_DESCRIPTION),
         },
         examples=write_examples(REFUND, REFUND_ANSWER),
+        description=format_lazy(
+            "{} {}",
+            _(
+                "Receive a refund of an order. Idempotent on ``refund_no``: the same body "
+                "again answers 200, a different body under the same number 409. The order must "
+                "have been received (404 otherwise: send it first); refunds never add up to "
+                "more than the order. Its calendar date is the business date of its clawback "
+                "entries."
+            ),
+            HQ_INTEGRATION,
+        ),
     )
     @action(detail=True, methods=["post"])
     def refunds(self, request, order_no=None):
@@ -286,8 +340,9 @@ class RefundBatchView(APIView):
     @extend_schema(
         request=BatchInputSerializer,
         responses={200: BatchResultSerializer},
-        description=BATCH_DESCRIPTION
-        % {"item": "a refund as POST /api/v1/orders/{order_no}/refunds/ takes it, plus order_no"},
+        description=_batch_description(
+            _("a refund as POST /api/v1/orders/{order_no}/refunds/ takes it, plus order_no")
+        ),
         examples=_batch_example({**REFUND, "order_no": ORDER["order_no"]}, REFUND_ANSWER),
     )
     def post(self, request):
@@ -330,18 +385,58 @@ def _with_related(outcomes, queryset) -> None:
 
 @extend_schema_view(
     list=extend_schema(
+        description=format_lazy(
+            "{} {}",
+            _(
+                "Commission plans: the percent of a sale a guide and its store earn, per brand, "
+                "narrowed by store kind, store and category (filters: specificity, category; "
+                "date_from/date_to: plans valid on any day of the range)."
+            ),
+            HQ_ONLY,
+        ),
         parameters=[
             OpenApiParameter(
                 "category", str, description=_("Product category, exactly (empty: every one).")
             )
-        ]
+        ],
     ),
-    create=extend_schema(examples=write_examples(PLAN, PLAN_ANSWER)),
-    update=extend_schema(examples=write_examples(PLAN, PLAN_ANSWER, status="200")),
+    retrieve=extend_schema(description=format_lazy("{} {}", _("One commission plan."), HQ_ONLY)),
+    create=extend_schema(
+        description=format_lazy(
+            "{} {}",
+            _(
+                "Add a commission plan. Rates are percent decimal strings; the guide and store "
+                "rates add up to 100 at most; valid from a business date."
+            ),
+            HQ_ONLY,
+        ),
+        examples=write_examples(PLAN, PLAN_ANSWER),
+    ),
+    update=extend_schema(
+        description=format_lazy(
+            "{} {}",
+            _(
+                "Change a commission plan. A plan that has priced entries keeps its rates, "
+                "scope and start (a change is a 400 naming the fields): end it with "
+                "``valid_to``, or post its successor."
+            ),
+            HQ_ONLY,
+        ),
+        examples=write_examples(PLAN, PLAN_ANSWER, status="200"),
+    ),
     partial_update=extend_schema(
+        description=format_lazy(
+            "{} {}",
+            _(
+                "Change a commission plan. A plan that has priced entries keeps its rates, "
+                "scope and start (a change is a 400 naming the fields): end it with "
+                "``valid_to``, or post its successor."
+            ),
+            HQ_ONLY,
+        ),
         examples=write_examples(
             {"valid_to": "2026-06-30"}, {**PLAN_ANSWER, "valid_to": "2026-06-30"}, status="200"
-        )
+        ),
     ),
 )
 class CommissionPlanViewSet(
@@ -375,6 +470,11 @@ class CommissionPlanViewSet(
     @extend_schema(
         request=PlanSuccessorSerializer,
         responses={201: CommissionPlanSerializer},
+        description=format_lazy(
+            "{} {}",
+            _("End this plan the day before the successor starts and add the successor."),
+            HQ_ONLY,
+        ),
         examples=write_examples(
             {
                 "valid_from": "2026-07-01",
@@ -395,12 +495,27 @@ class CommissionPlanViewSet(
 
 
 @extend_schema_view(
+    list=extend_schema(
+        description=format_lazy(
+            "{} {}",
+            _("Settlement terms per brand (no store: the brand's default) and per store."),
+            HQ_ONLY,
+        )
+    ),
     create=extend_schema(
+        description=format_lazy(
+            "{} {}",
+            _(
+                "Set the terms of a brand (no store) or of a store: they replace the terms of "
+                "the same brand and store. Entries written afterwards are settled by them."
+            ),
+            HQ_ONLY,
+        ),
         examples=write_examples(
             {"brand": "AUR", "store": "SH01", "mode": "TN", "hold_days": 7},
             {"id": 4, "brand": "AUR", "store": "SH01", "mode": "TN", "hold_days": 7},
-        )
-    )
+        ),
+    ),
 )
 class SettlementTermsViewSet(
     mixins.CreateModelMixin, mixins.ListModelMixin, viewsets.GenericViewSet
@@ -417,6 +532,19 @@ class SettlementTermsViewSet(
         serializer.instance = services.settlement_terms_set(**serializer.validated_data)
 
 
+@extend_schema_view(
+    list=extend_schema(
+        description=format_lazy(
+            "{} {}",
+            _(
+                "HQ's corrections of what a guide or store earned; each is one ledger entry of "
+                "kind adjustment, settled by the beneficiary's terms like any other."
+            ),
+            HQ_ONLY,
+        )
+    ),
+    retrieve=extend_schema(description=format_lazy("{} {}", _("One adjustment."), HQ_ONLY)),
+)
 class CommissionAdjustmentViewSet(
     mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
@@ -441,10 +569,19 @@ class CommissionAdjustmentViewSet(
         responses={
             201: CommissionAdjustmentSerializer,
             200: OpenApiResponse(
-                CommissionAdjustmentSerializer, description="The same adjustment sent again."
+                CommissionAdjustmentSerializer, description=_("The same adjustment sent again.")
             ),
             409: OpenApiResponse(ErrorDetailSerializer, description=CONFLICT_DESCRIPTION),
         },
+        description=format_lazy(
+            "{} {}",
+            _(
+                "Correct what a guide or store earned by a signed amount (CNY decimal string). "
+                "Idempotent on ``reference``: the same body again answers 200, another body "
+                "409."
+            ),
+            HQ_ONLY,
+        ),
         examples=write_examples(
             ADJUSTMENT,
             {
@@ -475,6 +612,20 @@ class CommissionAdjustmentViewSet(
         )
 
 
+@extend_schema_view(
+    list=extend_schema(
+        description=format_lazy(
+            "{} {}",
+            _(
+                "Ledger entries: who earns how much from which order (filters: brand, store, "
+                "guide, kind, beneficiary, mode, status). Entries are append-only; amounts are "
+                "CNY decimal strings, rounded half up per entry."
+            ),
+            SCOPED_READ,
+        )
+    ),
+    retrieve=extend_schema(description=format_lazy("{} {}", _("One ledger entry."), SCOPED_READ)),
+)
 class CommissionEntryViewSet(viewsets.ReadOnlyModelViewSet):
     """Ledger entries, within the caller's scope: who earns how much from which order.
 
@@ -491,6 +642,20 @@ class CommissionEntryViewSet(viewsets.ReadOnlyModelViewSet):
         return selectors.commission_entry_list(scope=scope_for_user(self.request.user))
 
 
+@extend_schema_view(
+    list=extend_schema(
+        description=format_lazy(
+            "{} {}",
+            _(
+                "Settlements: a beneficiary's entries for a period (filters: brand, store, "
+                "guide, beneficiary, mode, status). An open settlement's total is written when "
+                "it closes; running_total and entry_count say what it holds so far."
+            ),
+            SCOPED_READ,
+        )
+    ),
+    retrieve=extend_schema(description=format_lazy("{} {}", _("One settlement."), SCOPED_READ)),
+)
 class SettlementViewSet(viewsets.ReadOnlyModelViewSet):
     """Settlements within the caller's scope: a beneficiary's entries for a period.
 
@@ -511,6 +676,11 @@ class SettlementViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(
         request=MarkPaidSerializer,
         responses={200: SettlementSerializer},
+        description=format_lazy(
+            "{} {}",
+            _("Record that HQ paid a closed settlement out; the same payout_ref again is a no-op."),
+            HQ_ONLY,
+        ),
         examples=write_examples({"payout_ref": "CMB-20260405-118"}, SETTLEMENT_PAID, status="200"),
     )
     @action(detail=True, methods=["post"], url_path="mark-paid", permission_classes=[IsHQ])
@@ -543,14 +713,23 @@ class CommissionReportView(APIView):
     permission_classes = [CanReadCommissionReport]
 
     @extend_schema(
+        description=_(
+            "Commission per region, store, guide, brand, day or month, with a totals row; "
+            "``export=csv|xlsx`` streams a file instead of JSON. HQ operations (everything) "
+            "and region managers (their regions) only; other roles get 403."
+        ),
         parameters=[CommissionReportQuerySerializer],
         responses={
             200: CommissionReportSerializer,
-            (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="export=csv"),
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.BINARY, description=_("The report as CSV (export=csv).")
+            ),
             (
                 200,
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            ): OpenApiResponse(OpenApiTypes.BINARY, description="export=xlsx"),
+            ): OpenApiResponse(
+                OpenApiTypes.BINARY, description=_("The report as an Excel workbook (export=xlsx).")
+            ),
         },
     )
     def get(self, request):

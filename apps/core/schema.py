@@ -19,9 +19,10 @@ from rest_framework import permissions, serializers
 
 VALIDATION_ERROR_SCHEMA = {
     "type": "object",
-    "description": "Field name (or ``non_field_errors``) to its messages; a nested "
-    "field carries its own object or a list of them. An unreadable body answers "
-    "``detail`` instead.",
+    "description": _(
+        "Field name (or ``non_field_errors``) to its messages; a nested field carries its "
+        "own object or a list of them. An unreadable body answers ``detail`` instead."
+    ),
     "additionalProperties": {
         "anyOf": [
             {"type": "array", "items": {}},
@@ -88,6 +89,13 @@ class ScrmAutoSchema(AutoSchema):
         if "description" not in meta and getattr(field, "field_name", None) in FIELD_GLOSSARY:
             meta["description"] = str(FIELD_GLOSSARY[field.field_name])
         return meta
+
+    def _map_basic_serializer(self, serializer, direction):
+        # A serializer's docstring is written for this code's maintainers, not for
+        # integrators: the schema describes its fields and operations instead.
+        schema = super()._map_basic_serializer(serializer, direction)
+        schema.pop("description", None)
+        return schema
 
     def _resolve_path_parameters(self, variables):
         parameters = super()._resolve_path_parameters(variables)

@@ -1,8 +1,7 @@
 """API entry points of members: sign-up, lists and manual reassignment."""
 
 from django.utils.text import format_lazy
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -102,7 +101,7 @@ class MembershipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     serializer_class = MembershipSerializer
     filterset_class = MembershipFilter
     ordering_fields = ["joined_at", "bound_at", "distance_km", "id"]
-    list_date = ListDate("joined_at", gettext_lazy("the day the member joined the brand"))
+    list_date = ListDate("joined_at", _("the day the member joined the brand"))
 
     def get_queryset(self):
         return membership_list(scope=self._scope())

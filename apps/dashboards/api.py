@@ -51,7 +51,13 @@ class MeSerializer(serializers.Serializer):
 class MeView(APIView):
     """Who is calling: roles, staff record, store, today's follow-ups and recruiting links."""
 
-    @extend_schema(responses=MeSerializer)
+    @extend_schema(
+        responses=MeSerializer,
+        description=_(
+            "Who is calling: login, roles, staff record, store, today's and overdue follow-ups "
+            "and recruiting links. Any signed-in role."
+        ),
+    )
     def get(self, request):
         guide = getattr(request.user, "guide", None)
         counts = follow_up_counts(scope=scope_for_request(request), today=timezone.localdate())
@@ -110,17 +116,22 @@ class MemberQuerySerializer(serializers.Serializer):
     )
     tag = serializers.IntegerField(required=False, min_value=1)
     no_purchase = serializers.BooleanField(
-        required=False, default=False, help_text="Only members with no purchase for 90 days."
+        required=False, default=False, help_text=_("Only members with no purchase for 90 days.")
     )
 
 
 @extend_schema(
+    description=_(
+        "The caller's members as cards: tags, last purchase, 12 months' spend, next "
+        "follow-up. A guide's own, a store manager's store, a region manager's regions; HQ "
+        "everything. Phones are masked unless the caller is HQ."
+    ),
     parameters=[
-        OpenApiParameter("q", str, description="A name, or a full phone number"),
-        OpenApiParameter("brand", str, description="Brand code"),
-        OpenApiParameter("tag", int, description="Tag id"),
-        OpenApiParameter("no_purchase", bool, description="No purchase for 90 days"),
-    ]
+        OpenApiParameter("q", str, description=_("A name, or a full phone number")),
+        OpenApiParameter("brand", str, description=_("Brand code")),
+        OpenApiParameter("tag", int, description=_("Tag id")),
+        OpenApiParameter("no_purchase", bool, description=_("No purchase for 90 days")),
+    ],
 )
 class MyMembersView(generics.ListAPIView):
     """My members as cards: tags, last purchase, 12 months' spend, next follow-up."""

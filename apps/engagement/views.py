@@ -118,7 +118,7 @@ class FollowUpViewSet(ScopedMixin, viewsets.ReadOnlyModelViewSet):
         responses=FollowUpSerializer,
         description=format_lazy(
             "{} {}",
-            _("Mark the follow-up done, with an optional outcome note; again is a no-op."),
+            _("Mark an open follow-up done, with an optional outcome note (a closed one: 400)."),
             SCOPE,
         ),
         examples=write_examples({"outcome_note": "已电话联系，周末到店"}, FOLLOW_UP, status="200"),

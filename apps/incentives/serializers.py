@@ -28,10 +28,10 @@ class MonthField(serializers.DateField):
 
 class SalesTargetInputSerializer(serializers.Serializer):
     brand = brand_code_field()
-    month = MonthField(help_text="YYYY-MM")
-    store = store_code_field(required=False, allow_null=True, help_text="A store's target.")
+    month = MonthField(help_text=_("YYYY-MM"))
+    store = store_code_field(required=False, allow_null=True, help_text=_("A store's target."))
     guide = guide_employee_no_field(
-        required=False, allow_null=True, help_text="A guide's target (their store is implied)."
+        required=False, allow_null=True, help_text=_("A guide's target (their store is implied).")
     )
     amount = serializers.DecimalField(
         max_digits=TARGET_MAX_DIGITS,
@@ -44,7 +44,7 @@ class SalesTargetInputSerializer(serializers.Serializer):
 class SalesTargetImportSerializer(serializers.Serializer):
     csv = serializers.CharField(
         max_length=4_000_000,
-        help_text="CSV text with the header brand,month,store,guide,amount (month YYYY-MM).",
+        help_text=_("CSV text with the header brand,month,store,guide,amount (month YYYY-MM)."),
         trim_whitespace=False,
     )
 
@@ -65,7 +65,9 @@ class SalesTargetSerializer(serializers.ModelSerializer):
     brackets_reached = serializers.SerializerMethodField(
         help_text=_("How many of the plan's brackets are reached (null: no plan).")
     )
-    bonus = serializers.SerializerMethodField()
+    bonus = serializers.SerializerMethodField(
+        help_text=_("The bonus the month close wrote, CNY (its latest revision); null before.")
+    )
 
     class Meta:
         model = SalesTarget
@@ -122,11 +124,13 @@ class BonusPlanSerializer(serializers.ModelSerializer):
         choices=Beneficiary.choices, help_text=_("Who earns the bonus: guide or store.")
     )
     brackets = serializers.JSONField(
-        help_text='[{"from": "100", "to": "120", "rate": "1"}, {"from": "120", "to": null, '
-        '"rate": "2"}]: percent of the target (basis achievement) or yuan (net_sales).'
+        help_text=_(
+            '[{"from": "100", "to": "120", "rate": "1"}, {"from": "120", "to": null, '
+            '"rate": "2"}]: percent of the target (basis achievement) or yuan (net_sales).'
+        )
     )
-    valid_from = MonthField(help_text="First month, YYYY-MM.")
-    valid_to = MonthField(required=False, allow_null=True, help_text="Last month, YYYY-MM.")
+    valid_from = MonthField(help_text=_("First month, YYYY-MM."))
+    valid_to = MonthField(required=False, allow_null=True, help_text=_("Last month, YYYY-MM."))
 
     class Meta:
         model = BonusPlan
@@ -150,7 +154,7 @@ class PointsAccountSerializer(serializers.ModelSerializer):
     guide_name = serializers.CharField(source="guide.name", help_text=_("The guide's name."))
     store = serializers.CharField(source="guide.store.code")
     brand = serializers.CharField(source="brand.code")
-    store_rank = serializers.IntegerField(help_text="1 = the most points in the store.")
+    store_rank = serializers.IntegerField(help_text=_("1 = the most points in the store."))
 
     class Meta:
         model = PointsAccount
@@ -190,5 +194,5 @@ class PointsRedeemSerializer(serializers.Serializer):
     )
     reason = serializers.CharField(max_length=200, help_text=_("Why, up to 200 characters."))
     reference = serializers.CharField(
-        max_length=100, help_text="Your key: the same reference again writes nothing new."
+        max_length=100, help_text=_("Your key: the same reference again writes nothing new.")
     )

@@ -1,5 +1,6 @@
 """API entry points of the incentives app: validate, call a service or selector, answer."""
 
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, permissions, serializers, status, viewsets
@@ -9,7 +10,7 @@ from rest_framework.response import Response
 from apps.core.api import IsHQ
 from apps.core.listing import ListDate
 from apps.core.roles import Role, user_has_role
-from apps.core.schema import write_examples
+from apps.core.schema import HQ_ONLY, write_examples
 from apps.core.scoping import scope_for_request
 from apps.incentives import selectors, services
 from apps.incentives.filters import PointsAccountFilter, SalesTargetFilter
@@ -68,6 +69,32 @@ class SetsTargets(permissions.BasePermission):
         return user_has_role(request.user, Role.HQ_OPS, Role.REGION_MANAGER)
 
 
+TARGET_READERS = _(
+    "Guides see their own, store managers their store's, region managers their regions', HQ "
+    "and integrations everything."
+)
+TARGET_WRITERS = _("HQ operations and region managers (their regions) only; others get 403.")
+PLAN_RULE = _(
+    "A plan that has paid a bonus keeps its brackets, cap, basis, scope and first month (a "
+    "change is a 400 naming the fields): end it with ``valid_to`` and add another."
+)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        description=format_lazy(
+            "{} {}",
+            _(
+                "Monthly sales targets with live progress: net sales, achievement, brackets "
+                "reached, projected bonus (filters: brand, beneficiary, month=YYYY-MM)."
+            ),
+            TARGET_READERS,
+        )
+    ),
+    retrieve=extend_schema(
+        description=format_lazy("{} {}", _("One target with its progress."), TARGET_READERS)
+    ),
+)
 class SalesTargetViewSet(viewsets.ReadOnlyModelViewSet):
     """Monthly targets with live progress (net sales, achievement, bracket, projected bonus).
 
@@ -97,6 +124,14 @@ class SalesTargetViewSet(viewsets.ReadOnlyModelViewSet):
         request=SalesTargetInputSerializer,
         responses={201: SalesTargetSerializer},
         examples=write_examples(TARGET, TARGET_ANSWER),
+        description=format_lazy(
+            "{} {}",
+            _(
+                "Set a guide's or a store's net sales target for a month (CNY decimal string); "
+                "it replaces one not yet closed."
+            ),
+            TARGET_WRITERS,
+        ),
     )
     def create(self, request):
         """Set a guide's or a store's target for a month (replaces one not yet closed)."""
@@ -119,6 +154,15 @@ class SalesTargetViewSet(viewsets.ReadOnlyModelViewSet):
                 {"imported": serializers.IntegerField(help_text=_("Targets written."))},
             ),
         },
+        description=format_lazy(
+            "{} {}",
+            _(
+                "Import targets from CSV text, every row or none: a file with errors imports "
+                "nothing and answers 400 with ``errors``, a list of {line, column, message} "
+                "(the header is line 1)."
+            ),
+            TARGET_WRITERS,
+        ),
         examples=write_examples(
             {
                 "csv": "brand,month,store,guide,amount\nAUR,2026-03,SH01,,300000.00\n"
@@ -159,14 +203,35 @@ class ReadsOrHQWrites(permissions.BasePermission):
 
 
 @extend_schema_view(
-    create=extend_schema(examples=write_examples(BONUS_PLAN, BONUS_PLAN_ANSWER)),
-    update=extend_schema(examples=write_examples(BONUS_PLAN, BONUS_PLAN_ANSWER, status="200")),
+    list=extend_schema(
+        description=format_lazy(
+            "{} {}",
+            _(
+                "Bonus plans: a bonus on a month's target achievement or net sales, in "
+                "brackets, with a cap. Every signed-in role reads the plans of its stores' "
+                "brands."
+            ),
+            PLAN_RULE,
+        )
+    ),
+    retrieve=extend_schema(description=_("One bonus plan, for every role that may read it.")),
+    create=extend_schema(
+        description=format_lazy("{} {}", _("Add a bonus plan."), HQ_ONLY),
+        examples=write_examples(BONUS_PLAN, BONUS_PLAN_ANSWER),
+    ),
+    update=extend_schema(
+        description=format_lazy("{} {} {}", _("Replace a bonus plan."), PLAN_RULE, HQ_ONLY),
+        examples=write_examples(BONUS_PLAN, BONUS_PLAN_ANSWER, status="200"),
+    ),
     partial_update=extend_schema(
+        description=format_lazy(
+            "{} {} {}", _("Change some of a bonus plan's fields."), PLAN_RULE, HQ_ONLY
+        ),
         examples=write_examples(
             {"name": "三月冲刺奖（加码）"},
             {**BONUS_PLAN_ANSWER, "name": "三月冲刺奖（加码）"},
             status="200",
-        )
+        ),
     ),
 )
 class BonusPlanViewSet(
@@ -202,6 +267,18 @@ class BonusPlanViewSet(
         )
 
 
+@extend_schema_view(
+    list=extend_schema(
+        description=format_lazy(
+            "{} {}",
+            _("Guides' points per brand, with their rank in the store (filter: brand)."),
+            TARGET_READERS,
+        )
+    ),
+    retrieve=extend_schema(
+        description=format_lazy("{} {}", _("One guide's points in a brand."), TARGET_READERS)
+    ),
+)
 class PointsAccountViewSet(viewsets.ReadOnlyModelViewSet):
     """Guides' points per brand with their rank in the store; HQ redeems."""
 
@@ -213,7 +290,14 @@ class PointsAccountViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         return selectors.points_account_list(scope=scope_for_request(self.request))
 
-    @extend_schema(responses={200: PointsMovementSerializer(many=True)})
+    @extend_schema(
+        responses={200: PointsMovementSerializer(many=True)},
+        description=format_lazy(
+            "{} {}",
+            _("The account's movements, newest first: who moved the points and why."),
+            TARGET_READERS,
+        ),
+    )
     @action(detail=True, methods=["get"])
     def movements(self, request, pk=None):
         """The account's movements, newest first: who moved the points and why."""
@@ -224,6 +308,15 @@ class PointsAccountViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(
         request=PointsRedeemSerializer,
         responses={201: PointsMovementSerializer, 200: PointsMovementSerializer},
+        description=format_lazy(
+            "{} {}",
+            _(
+                "Redeem a guide's points for a reward. Idempotent on ``reference``: the same "
+                "again answers 200 and writes nothing. Refused (400) when the balance would go "
+                "below zero."
+            ),
+            HQ_ONLY,
+        ),
         examples=write_examples(
             {
                 "guide": "E0001",

@@ -5,6 +5,8 @@ language it is served in, so an endpoint or field added later is held to
 the same rule without anyone listing it here.
 """
 
+import re
+
 import pytest
 from django.conf import settings
 from django.utils import translation
@@ -120,3 +122,45 @@ def test_the_api_root_lists_the_report(hq_client):
 
     assert root["reports/commissions"].endswith("/api/v1/reports/commissions/")
     assert "orders" in root and "me" in root
+
+
+def _descriptions(schema):
+    """Yield (where, description) for every operation, parameter and field."""
+    for name, _method, operation in _operations(schema):
+        yield name, operation.get("description", "")
+        for parameter in operation.get("parameters", []):
+            yield f"{name} {parameter['name']}", parameter.get("description", "")
+
+    def walk(path, spec):
+        if not isinstance(spec, dict):
+            return
+        if spec.get("description"):
+            yield path, spec["description"]
+        for key, prop in (spec.get("properties") or {}).items():
+            yield from walk(f"{path}.{key}", prop)
+        if isinstance(spec.get("items"), dict):
+            yield from walk(f"{path}[]", spec["items"])
+
+    for component, spec in schema["components"]["schemas"].items():
+        yield from walk(component, spec)
+
+
+def _lists_only_codes(text: str) -> bool:
+    """Tell a choice list whose labels are the codes themselves (``* `csv` - csv``)."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    return bool(lines) and all(
+        re.fullmatch(r"\* `(?P<code>[^`]+)` - (?P=code)", line) for line in lines
+    )
+
+
+def test_every_description_is_in_chinese_for_a_chinese_reader():
+    schema = _schema("zh-hans")
+    english = [
+        where
+        for where, text in _descriptions(schema)
+        if text
+        and not _lists_only_codes(str(text))
+        and not any("\u4e00" <= char <= "\u9fff" for char in str(text))
+    ]
+
+    assert english == []
