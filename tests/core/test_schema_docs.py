@@ -108,6 +108,13 @@ def test_the_schema_is_served_in_the_callers_language(client):
     )
     member = chinese["components"]["schemas"]["Membership"]["properties"]
     assert "坐标" in member["coord_system"]["description"]
+    by_parameter = client.get("/api/schema/?format=json&lang=zh-hans").json()
+    assert (
+        by_parameter["paths"][orders]["post"]["description"]
+        == (chinese["paths"][orders]["post"]["description"])
+    )
+    yaml = client.get("/api/schema/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "接收已支付订单" in yaml
 
 
 def test_the_refund_endpoint_has_its_own_description(schema):
