@@ -38,7 +38,7 @@ from apps.commissions.serializers import (
     SettlementSerializer,
     SettlementTermsSerializer,
 )
-from apps.core.api import Conflict, IsHQ, IsHQOrIntegration
+from apps.core.api import Conflict, IsHQ, IsHQOrIntegration, query_params_check
 from apps.core.batches import BatchInputSerializer, BatchResultSerializer, Outcome, batch_answer
 from apps.core.batches import batch_validate as batch_items_validate
 from apps.core.listing import ListDate
@@ -733,6 +733,7 @@ class CommissionReportView(APIView):
         },
     )
     def get(self, request):
+        query_params_check(request, CommissionReportQuerySerializer().fields)
         query = CommissionReportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         answer = commission_report_answer(request, query)

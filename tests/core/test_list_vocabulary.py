@@ -101,3 +101,22 @@ def test_the_schema_documents_every_query_parameter_a_list_takes(rf, org):
         accepted = allowed_query_params(view, view.request, view.get_queryset()) - {"format"}
 
         assert accepted == documented, prefix
+
+
+def _queried_reads():
+    """GET operations of the schema that take query parameters, the router's or not."""
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    for path, item in schema["paths"].items():
+        parameters = item.get("get", {}).get("parameters", [])
+        if "{" not in path and any(p["in"] == "query" for p in parameters):
+            yield pytest.param(path, id=path)
+
+
+@pytest.mark.parametrize("path", list(_queried_reads()))
+def test_every_read_with_query_parameters_refuses_an_unknown_one(hq_api, org, path):
+    required = {"member": org.members["G-SH01"].pk} if path == "/api/v1/notes/" else {}
+
+    response = hq_api.get(path, {**required, "colour": "red"})
+
+    assert response.status_code == 400
+    assert "Unknown query parameter 'colour'" in response.json()["colour"][0]
