@@ -1,6 +1,7 @@
 """Query filters of the ledger lists (entries, settlements)."""
 
 import django_filters
+from django.utils.translation import gettext_lazy as _
 
 from apps.commissions.models import CommissionEntry, Order, Settlement
 from apps.commissions.selectors import EntryStatus, entries_with_status
@@ -8,9 +9,11 @@ from apps.core.filters import PhoneFilter
 
 
 class CommissionEntryFilter(django_filters.FilterSet):
-    brand = django_filters.CharFilter(field_name="brand__code")
-    store = django_filters.CharFilter(field_name="store__code")
-    guide = django_filters.CharFilter(field_name="guide__employee_no")
+    brand = django_filters.CharFilter(field_name="brand__code", label=_("Brand code"))
+    store = django_filters.CharFilter(field_name="store__code", label=_("Store code"))
+    guide = django_filters.CharFilter(
+        field_name="guide__employee_no", label=_("Guide employee no.")
+    )
     status = django_filters.ChoiceFilter(choices=EntryStatus.choices, method="filter_status")
 
     class Meta:
@@ -22,15 +25,15 @@ class CommissionEntryFilter(django_filters.FilterSet):
 
 
 class OrderFilter(django_filters.FilterSet):
-    brand = django_filters.CharFilter(field_name="brand__code", label="Brand code")
-    store = django_filters.CharFilter(field_name="store__code", label="Store code")
+    brand = django_filters.CharFilter(field_name="brand__code", label=_("Brand code"))
+    store = django_filters.CharFilter(field_name="store__code", label=_("Store code"))
     guide = django_filters.CharFilter(
         field_name="attributed_guide__employee_no",
-        label="Employee no. of the guide credited with the order",
+        label=_("Employee no. of the guide credited with the order"),
     )
     phone = PhoneFilter(
         field_name="member_phone",
-        label="The member's full mobile number (+86, spaces and dashes allowed)",
+        label=_("The member's full mobile number (+86, spaces and dashes allowed)"),
     )
 
     class Meta:
@@ -39,9 +42,11 @@ class OrderFilter(django_filters.FilterSet):
 
 
 class SettlementFilter(django_filters.FilterSet):
-    brand = django_filters.CharFilter(field_name="brand__code")
-    store = django_filters.CharFilter(field_name="store__code")
-    guide = django_filters.CharFilter(field_name="guide__employee_no")
+    brand = django_filters.CharFilter(field_name="brand__code", label=_("Brand code"))
+    store = django_filters.CharFilter(field_name="store__code", label=_("Store code"))
+    guide = django_filters.CharFilter(
+        field_name="guide__employee_no", label=_("Guide employee no.")
+    )
 
     class Meta:
         model = Settlement

@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from apps.commissions.models import (
@@ -64,19 +64,21 @@ def _has_offset(value: str) -> bool:
 
 
 class OrderLineInputSerializer(serializers.Serializer):
-    sku = serializers.CharField(max_length=64, help_text="The product's SKU, as the POS knows it.")
+    sku = serializers.CharField(
+        max_length=64, help_text=_("The product's SKU, as the POS knows it.")
+    )
     category = serializers.CharField(
         max_length=64, required=False, allow_blank=True, default="",
-        help_text="Product category; commission plans may price a category apart.",
+        help_text=_("Product category; commission plans may price a category apart."),
     )  # fmt: skip
     quantity = serializers.IntegerField(
-        min_value=1, max_value=QUANTITY_MAX, help_text="Units sold, at least 1."
+        min_value=1, max_value=QUANTITY_MAX, help_text=_("Units sold, at least 1.")
     )
     amount = serializers.DecimalField(
         max_digits=ORDER_AMOUNT_MAX_DIGITS,
         decimal_places=MONEY_DECIMAL_PLACES,
         min_value=Decimal(0),
-        help_text="The line's amount paid, CNY, a decimal string with 2 places.",
+        help_text=_("The line's amount paid, CNY, a decimal string with 2 places."),
     )
 
 
@@ -87,73 +89,81 @@ def document_number_field(**kwargs) -> serializers.CharField:
 
 class OrderInputSerializer(serializers.Serializer):
     order_no = document_number_field(
-        help_text="Your order number, the idempotency key: the same body again answers 200, "
-        "another body 409. Letters, digits and . _ ~ - : @ ! $ & ' ( ) * + , ; = only."
+        help_text=_(
+            "Your order number, the idempotency key: the same body again answers 200, "
+            "another body 409. Letters, digits and . _ ~ - : @ ! $ & ' ( ) * + , ; = only."
+        )
     )
-    brand = brand_code_field(help_text="Brand code.")
-    store = store_code_field(help_text="Code of the store that sold; it carries the brand.")
+    brand = brand_code_field(help_text=_("Brand code."))
+    store = store_code_field(help_text=_("Code of the store that sold; it carries the brand."))
     guide = guide_employee_no_field(
         required=False, allow_null=True,
-        help_text="Employee no. of the guide who sold (or whose share link was used); "
-        "they work at the store. Omit when none.",
+        help_text=_("Employee no. of the guide who sold (or whose share link was used); "
+        "they work at the store. Omit when none."),
     )  # fmt: skip
     member_phone = serializers.CharField(
         max_length=32, required=False, allow_blank=True,
-        help_text="The member's mainland mobile number (+86, spaces and dashes allowed); "
-        "ties the order to a membership for attribution. Empty for a walk-in shopper.",
+        help_text=_("The member's mainland mobile number (+86, spaces and dashes allowed); "
+        "ties the order to a membership for attribution. Empty for a walk-in shopper."),
     )  # fmt: skip
-    amount = amount_field(help_text="Amount paid, CNY, a decimal string with 2 places (> 0).")
+    amount = amount_field(help_text=_("Amount paid, CNY, a decimal string with 2 places (> 0)."))
     paid_at = AwareDateTimeField(
-        help_text="When the payment completed, ISO 8601 with its UTC offset "
-        "(2026-03-10T18:30:00+08:00); at most 10 minutes ahead of the server's clock."
+        help_text=_(
+            "When the payment completed, ISO 8601 with its UTC offset "
+            "(2026-03-10T18:30:00+08:00); at most 10 minutes ahead of the server's clock."
+        )
     )
     lines = OrderLineInputSerializer(
         many=True, required=False,
-        help_text="The order's lines; their amounts add up to the order's. Without lines the "
-        "whole order is priced as one uncategorised line.",
+        help_text=_("The order's lines; their amounts add up to the order's. Without lines the "
+        "whole order is priced as one uncategorised line."),
     )  # fmt: skip
 
 
 class RefundInputSerializer(serializers.Serializer):
     refund_no = document_number_field(
-        help_text="Your refund number, the idempotency key (same body 200, another body 409)."
+        help_text=_("Your refund number, the idempotency key (same body 200, another body 409).")
     )
     amount = amount_field(
-        help_text="Amount refunded, CNY, a decimal string; refunds never exceed the order."
+        help_text=_("Amount refunded, CNY, a decimal string; refunds never exceed the order.")
     )
     refunded_at = AwareDateTimeField(
-        help_text="When the refund was made, ISO 8601 with its UTC offset; not before the order."
+        help_text=_("When the refund was made, ISO 8601 with its UTC offset; not before the order.")
     )
 
 
 class RefundBatchItemSerializer(RefundInputSerializer):
     """A refund in a batch: the single endpoint's body plus the order number its URL carries."""
 
-    order_no = document_number_field()
+    order_no = document_number_field(help_text=_("Number of the order refunded."))
 
 
 class OrderSerializer(serializers.ModelSerializer):
-    brand = serializers.SlugRelatedField(slug_field="code", read_only=True, help_text="Brand code.")
+    brand = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, help_text=_("Brand code.")
+    )
     store = serializers.SlugRelatedField(
-        slug_field="code", read_only=True, help_text="Code of the store that sold."
+        slug_field="code", read_only=True, help_text=_("Code of the store that sold.")
     )
     guide = serializers.SlugRelatedField(
         slug_field="employee_no", read_only=True, allow_null=True,
-        help_text="The guide named on the order, if any.",
+        help_text=_("The guide named on the order, if any."),
     )  # fmt: skip
     attributed_guide = serializers.SlugRelatedField(
         slug_field="employee_no", read_only=True, allow_null=True,
-        help_text="The guide who earns the guide's share, or null.",
+        help_text=_("The guide who earns the guide's share, or null."),
     )  # fmt: skip
     attribution_note = serializers.CharField(
         source="get_attribution_reason_display",
         read_only=True,
-        help_text="attribution_reason in words. order_guide: the guide on the order; "
-        "bound_guide: the member's bound guide; bound_at_till: the guide the member signed "
-        "up with at the till, shortly after paying; pending_membership: no guide yet, the "
-        "member's binding is being made and the order is attributed again when it lands; "
-        "none_no_membership, none_paid_before_binding, none_binding_expired, "
-        "none_no_bound_guide: no guide earns (the store still does).",
+        help_text=_(
+            "attribution_reason in words. order_guide: the guide on the order; "
+            "bound_guide: the member's bound guide; bound_at_till: the guide the member signed "
+            "up with at the till, shortly after paying; pending_membership: no guide yet, the "
+            "member's binding is being made and the order is attributed again when it lands; "
+            "none_no_membership, none_paid_before_binding, none_binding_expired, "
+            "none_no_bound_guide: no guide earns (the store still does)."
+        ),
     )
 
     class Meta:
@@ -164,32 +174,36 @@ class OrderSerializer(serializers.ModelSerializer):
             "created_at",
         ]  # fmt: skip
         extra_kwargs = {
-            "order_no": {"help_text": "The sender's order number (unique)."},
-            "amount": {"help_text": "Amount paid, CNY, a decimal string with 2 places."},
-            "refunded_amount": {"help_text": "Sum of its refunds so far, CNY, a decimal string."},
-            "paid_at": {"help_text": "When the payment completed (ISO 8601, UTC offset)."},
-            "business_date": {
-                "help_text": "Local calendar date of paid_at in the server's time zone "
-                "(Asia/Shanghai by default): the day its entries are dated."
+            "order_no": {"help_text": _("The sender's order number (unique).")},
+            "amount": {"help_text": _("Amount paid, CNY, a decimal string with 2 places.")},
+            "refunded_amount": {
+                "help_text": _("Sum of its refunds so far, CNY, a decimal string.")
             },
-            "attribution_reason": {"help_text": "Why attributed_guide earns (or nobody does)."},
-            "created_at": {"help_text": "When the server received the order."},
+            "paid_at": {"help_text": _("When the payment completed (ISO 8601, UTC offset).")},
+            "business_date": {
+                "help_text": _(
+                    "Local calendar date of paid_at in the server's time zone "
+                    "(Asia/Shanghai by default): the day its entries are dated."
+                )
+            },
+            "attribution_reason": {"help_text": _("Why attributed_guide earns (or nobody does).")},
+            "created_at": {"help_text": _("When the server received the order.")},
         }
 
 
 class OrderLineSerializer(serializers.Serializer):
-    sku = serializers.CharField(help_text="The line's SKU as the sender gave it.")
-    category = serializers.CharField(help_text="Product category; plans may price it apart.")
-    quantity = serializers.IntegerField(help_text="Units sold.")
+    sku = serializers.CharField(help_text=_("The line's SKU as the sender gave it."))
+    category = serializers.CharField(help_text=_("Product category; plans may price it apart."))
+    quantity = serializers.IntegerField(help_text=_("Units sold."))
     amount = serializers.DecimalField(
         max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES,
-        help_text="The line's amount in CNY, a decimal string with 2 places.",
+        help_text=_("The line's amount in CNY, a decimal string with 2 places."),
     )  # fmt: skip
 
 
 class OrderListSerializer(OrderSerializer):
     member_phone = serializers.SerializerMethodField(
-        help_text="The member's mobile number; masked as 138****5678 unless the caller is HQ."
+        help_text=_("The member's mobile number; masked as 138****5678 unless the caller is HQ.")
     )
 
     class Meta(OrderSerializer.Meta):
@@ -201,15 +215,15 @@ class OrderListSerializer(OrderSerializer):
 
 
 class RefundSerializer(serializers.Serializer):
-    refund_no = serializers.CharField(help_text="The sender's refund number (unique).")
-    order_no = serializers.CharField(source="order.order_no", help_text="The order refunded.")
+    refund_no = serializers.CharField(help_text=_("The sender's refund number (unique)."))
+    order_no = serializers.CharField(source="order.order_no", help_text=_("The order refunded."))
     amount = serializers.DecimalField(
         max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES,
-        help_text="Amount refunded, CNY, a decimal string with 2 places.",
+        help_text=_("Amount refunded, CNY, a decimal string with 2 places."),
     )  # fmt: skip
-    refunded_at = serializers.DateTimeField(help_text="When the refund was made (ISO 8601).")
+    refunded_at = serializers.DateTimeField(help_text=_("When the refund was made (ISO 8601)."))
     business_date = serializers.DateField(
-        help_text="Local calendar date of refunded_at: the day its clawback entries are dated."
+        help_text=_("Local calendar date of refunded_at: the day its clawback entries are dated.")
     )
 
 
@@ -226,10 +240,17 @@ class CommissionPlanSerializer(serializers.ModelSerializer):
     # A plain string rather than a choice field: the store kind enum is
     # already named by the stores API schema.
     store_kind = serializers.CharField(
-        required=False, allow_blank=True, default="", help_text="direct, franchise or distributor"
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=_("Stores of this kind: direct, franchise or distributor (empty: any)."),
     )
-    guide_rate = rate_input_field(help_text="Percent; guide and store rates add up to 100 at most.")
-    store_rate = rate_input_field(help_text="Percent; guide and store rates add up to 100 at most.")
+    guide_rate = rate_input_field(
+        help_text=_("Percent; guide and store rates add up to 100 at most.")
+    )
+    store_rate = rate_input_field(
+        help_text=_("Percent; guide and store rates add up to 100 at most.")
+    )
 
     def validate_store_kind(self, value):
         if value and value not in Store.Kind.values:
@@ -246,39 +267,69 @@ class CommissionPlanSerializer(serializers.ModelSerializer):
             "valid_from", "valid_to", "specificity",
         ]  # fmt: skip
         read_only_fields = ["id", "specificity"]
+        extra_kwargs = {
+            "category": {"help_text": _("Product category the plan prices (empty: every "
+                                         "category).")},
+            "valid_from": {"help_text": _("First day the plan prices sales, a business date "
+                                           "(server's time zone, Asia/Shanghai by default).")},
+            "valid_to": {"help_text": _("Last day, inclusive (null: open-ended).")},
+            "specificity": {"help_text": _("How narrow the plan is, 1 (brand) to 6 (store and "
+                                            "category): the narrowest plan valid on the day "
+                                            "prices a line.")},
+        }  # fmt: skip
 
 
 class CommissionAdjustmentInputSerializer(serializers.Serializer):
     reference = document_number_field(
-        help_text="Your key for this adjustment: the same body again answers 200, another body 409."
+        help_text=_(
+            "Your key for this adjustment: the same body again answers 200, another body 409."
+        )
     )
-    brand = brand_code_field()
-    beneficiary = ChoiceField(choices=Beneficiary.choices)
+    brand = brand_code_field(help_text=_("Brand code."))
+    beneficiary = ChoiceField(
+        choices=Beneficiary.choices, help_text=_("Who is paid: guide or store.")
+    )
     guide = guide_employee_no_field(
-        required=False, allow_null=True, help_text="The guide paid (beneficiary guide)."
+        required=False,
+        allow_null=True,
+        help_text=_("The guide paid (beneficiary guide)."),
     )
     store = store_code_field(
-        required=False, allow_null=True, help_text="The store paid (beneficiary store)."
+        required=False,
+        allow_null=True,
+        help_text=_("The store paid (beneficiary store)."),
     )
     order = serializers.SlugRelatedField(
         slug_field="order_no", queryset=Order.objects.all(), required=False, allow_null=True,
-        help_text="The order it corrects, if any.",
+        help_text=_("The order it corrects, if any."),
     )  # fmt: skip
     amount = serializers.DecimalField(
         max_digits=ORDER_AMOUNT_MAX_DIGITS,
         decimal_places=MONEY_DECIMAL_PLACES,
-        help_text="Signed: negative takes back.",
+        help_text=_("Signed: negative takes back."),
     )
-    reason = serializers.CharField(max_length=500)
+    reason = serializers.CharField(
+        max_length=500, help_text=_("Why, for the guide and the auditor to read.")
+    )
 
 
 class CommissionAdjustmentSerializer(serializers.ModelSerializer):
-    brand = serializers.CharField(source="brand.code")
-    guide = serializers.CharField(source="guide.employee_no", default=None, allow_null=True)
-    store = serializers.CharField(source="store.code")
-    order = serializers.CharField(source="order.order_no", default=None, allow_null=True)
-    actor = serializers.CharField(source="actor.username")
-    entry = serializers.SerializerMethodField()
+    brand = serializers.CharField(source="brand.code", help_text=_("Brand code."))
+    guide = serializers.CharField(
+        source="guide.employee_no", default=None, allow_null=True,
+        help_text=_("Employee no. of the guide paid (null: a store's adjustment)."),
+    )  # fmt: skip
+    store = serializers.CharField(source="store.code", help_text=_("Code of the store."))
+    order = serializers.CharField(
+        source="order.order_no", default=None, allow_null=True,
+        help_text=_("Number of the order it corrects (null: none)."),
+    )  # fmt: skip
+    actor = serializers.CharField(
+        source="actor.username", help_text=_("Login of the HQ user who made it.")
+    )
+    entry = serializers.SerializerMethodField(
+        help_text=_("Id of the ledger entry it wrote (kind adjustment).")
+    )
 
     class Meta:
         model = CommissionAdjustment
@@ -286,6 +337,14 @@ class CommissionAdjustmentSerializer(serializers.ModelSerializer):
             "id", "reference", "brand", "beneficiary", "guide", "store", "order", "amount",
             "business_date", "reason", "actor", "created_at", "entry",
         ]  # fmt: skip
+        extra_kwargs = {
+            "reference": {"help_text": _("The caller's key for it (idempotent).")},
+            "beneficiary": {"help_text": _("Who is paid: guide or store.")},
+            "amount": {"help_text": _("CNY, a signed decimal string with 2 places.")},
+            "business_date": {"help_text": _("The day its entry is dated, in the server's "
+                                              "time zone (Asia/Shanghai by default).")},
+            "reason": {"help_text": _("Why it was made.")},
+        }  # fmt: skip
 
     def get_entry(self, adjustment) -> int | None:
         entries = list(adjustment.entries.all())
@@ -294,37 +353,69 @@ class CommissionAdjustmentSerializer(serializers.ModelSerializer):
 
 class PlanSuccessorSerializer(serializers.Serializer):
     valid_from = serializers.DateField(
-        help_text="First day of the successor; the plan ends the day before."
+        help_text=_("First day of the successor; the plan ends the day before.")
     )
-    valid_to = serializers.DateField(required=False, allow_null=True, default=None)
-    guide_rate = rate_input_field()
-    store_rate = rate_input_field()
+    valid_to = serializers.DateField(
+        required=False, allow_null=True, default=None,
+        help_text=_("Last day of the successor, inclusive (null: open-ended)."),
+    )  # fmt: skip
+    guide_rate = rate_input_field(help_text=_("The successor's guide rate, percent."))
+    store_rate = rate_input_field(help_text=_("The successor's store rate, percent."))
 
 
 class SettlementTermsSerializer(serializers.ModelSerializer):
-    brand = brand_code_field()
-    store = store_code_field(required=False, allow_null=True)
+    brand = brand_code_field(help_text=_("Brand code."))
+    store = store_code_field(
+        required=False,
+        allow_null=True,
+        help_text=_("Store code (null: the brand's default terms)."),
+    )
     hold_days = serializers.IntegerField(
-        min_value=0, max_value=HOLD_DAYS_MAX, required=False, allow_null=True
+        min_value=0,
+        max_value=HOLD_DAYS_MAX,
+        required=False,
+        allow_null=True,
+        help_text=_("Days entries are held before settling, for TN (null otherwise)."),
     )
 
     class Meta:
         model = SettlementTerms
         fields = ["id", "brand", "store", "mode", "hold_days"]
+        extra_kwargs = {
+            "mode": {
+                "help_text": _(
+                    "T0 (at once), T1 (next day), TN (after hold_days) or MONTHLY (by month)."
+                )
+            }
+        }
         read_only_fields = ["id"]
         validators = []  # the service upserts: one row per brand and store
 
 
 class CommissionEntrySerializer(serializers.ModelSerializer):
-    order_no = serializers.SerializerMethodField()
-    refund_no = serializers.CharField(source="refund.refund_no", default=None, allow_null=True)
-    adjustment = serializers.CharField(source="adjustment.reference", default=None, allow_null=True)
-    adjustment_reason = serializers.CharField(
-        source="adjustment.reason", default=None, allow_null=True
+    order_no = serializers.SerializerMethodField(
+        help_text=_("The order it comes from (an adjustment's: the order it corrects, if any).")
     )
-    brand = serializers.CharField(source="brand.code")
-    store = serializers.CharField(source="store.code")
-    guide = serializers.CharField(source="guide.employee_no", default=None, allow_null=True)
+    refund_no = serializers.CharField(
+        source="refund.refund_no", default=None, allow_null=True,
+        help_text=_("Refund number, for a clawback (null otherwise)."),
+    )  # fmt: skip
+    adjustment = serializers.CharField(
+        source="adjustment.reference", default=None, allow_null=True,
+        help_text=_("The adjustment's reference, for kind adjustment (null otherwise)."),
+    )  # fmt: skip
+    adjustment_reason = serializers.CharField(
+        source="adjustment.reason", default=None, allow_null=True,
+        help_text=_("The adjustment's reason (null otherwise)."),
+    )  # fmt: skip
+    brand = serializers.CharField(source="brand.code", help_text=_("Brand code."))
+    store = serializers.CharField(
+        source="store.code", help_text=_("Code of the store the sale belongs to.")
+    )
+    guide = serializers.CharField(
+        source="guide.employee_no", default=None, allow_null=True,
+        help_text=_("Employee no. of the guide paid (null: the store's entry)."),
+    )  # fmt: skip
 
     class Meta:
         model = CommissionEntry
@@ -333,6 +424,24 @@ class CommissionEntrySerializer(serializers.ModelSerializer):
             "beneficiary", "guide", "store", "brand", "category", "business_date", "base_amount",
             "plan", "rate", "amount", "mode", "settlement", "created_at",
         ]  # fmt: skip
+        extra_kwargs = {
+            "kind": {"help_text": _("order (a sale), refund (a clawback, negative), "
+                                     "bound_guide_late or adjustment.")},
+            "beneficiary": {"help_text": _("Who earns it: guide or store.")},
+            "category": {"help_text": _("Product category of the line priced.")},
+            "business_date": {"help_text": _("Local calendar date (server's time zone, "
+                                              "Asia/Shanghai by default) of the payment, refund "
+                                              "or adjustment.")},
+            "base_amount": {"help_text": _("What the rate applies to, CNY decimal string.")},
+            "plan": {"help_text": _("Id of the commission plan that priced it (null: "
+                                     "adjustment).")},
+            "rate": {"help_text": _("Percent applied, a decimal string.")},
+            "amount": {"help_text": _("Commission, CNY, a signed decimal string with 2 places, "
+                                       "rounded half up per entry.")},
+            "mode": {"help_text": _("The settlement terms it is settled by: T0, T1, TN or "
+                                     "MONTHLY.")},
+            "settlement": {"help_text": _("Id of the settlement holding it (null: not yet).")},
+        }  # fmt: skip
 
     def get_order_no(self, entry) -> str | None:
         """The order the entry comes from (an adjustment's: the order it corrects, if any)."""
@@ -341,16 +450,20 @@ class CommissionEntrySerializer(serializers.ModelSerializer):
 
 
 class SettlementSerializer(serializers.ModelSerializer):
-    brand = serializers.CharField(source="brand.code")
-    store = serializers.CharField(source="store.code")
-    guide = serializers.CharField(source="guide.employee_no", default=None, allow_null=True)
+    brand = serializers.CharField(source="brand.code", help_text=_("Brand code."))
+    store = serializers.CharField(source="store.code", help_text=_("Store code."))
+    guide = serializers.CharField(
+        source="guide.employee_no", default=None, allow_null=True,
+        help_text=_("Employee no. of the guide paid (null: the store's settlement)."),
+    )  # fmt: skip
     entry_count = serializers.IntegerField(
-        read_only=True, help_text="Ledger entries in the settlement (so far, while open)."
+        read_only=True,
+        help_text=_("Ledger entries in the settlement (so far, while open)."),
     )
     running_total = serializers.DecimalField(
         max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES, read_only=True,
-        help_text="Sum of its entries so far in CNY, a decimal string; while the settlement is "
-        "open, total stays 0.00 and this is what it holds. Once closed, equal to entries_total.",
+        help_text=_("Sum of its entries so far in CNY, a decimal string; while the settlement is "
+        "open, total stays 0.00 and this is what it holds. Once closed, equal to entries_total."),
     )  # fmt: skip
 
     class Meta:
@@ -360,38 +473,71 @@ class SettlementSerializer(serializers.ModelSerializer):
             "source_ref", "entry_count", "running_total", "entries_total", "carried_forward",
             "total", "status", "payout_ref", "paid_at", "created_at",
         ]  # fmt: skip
+        read_only_fields = fields
+        extra_kwargs = {
+            "beneficiary": {"help_text": _("Who is paid: guide or store.")},
+            "mode": {"help_text": _("Settlement terms: T0, T1, TN or MONTHLY.")},
+            "period_start": {"help_text": _("First business date of the period (server's time "
+                                             "zone, Asia/Shanghai by default).")},
+            "period_end": {"help_text": _("Last business date of the period, inclusive.")},
+            "source_ref": {"help_text": _("For T0: the order or refund that closed it.")},
+            "entries_total": {"help_text": _("Sum of its entries, CNY decimal string, written "
+                                              "when it closes.")},
+            "carried_forward": {"help_text": _("A negative balance carried from the previous "
+                                                "settlement, CNY.")},
+            "total": {"help_text": _("What is paid, CNY decimal string (0.00 while open).")},
+            "status": {"help_text": _("open (collecting entries), settled or paid.")},
+            "payout_ref": {"help_text": _("HQ's payout reference (empty until paid).")},
+            "paid_at": {"help_text": _("When HQ marked it paid (null: not yet).")},
+        }  # fmt: skip
 
 
 class MarkPaidSerializer(serializers.Serializer):
-    payout_ref = serializers.CharField(max_length=100)
+    payout_ref = serializers.CharField(
+        max_length=100,
+        help_text=_("HQ's payout reference, e.g. a bank transfer number; the same again is a "
+                     "no-op."),
+    )  # fmt: skip
 
 
 class CommissionReportQuerySerializer(serializers.Serializer):
     """The report's filters; codes become rows, so an unknown code is a 400 naming the field."""
 
-    date_from = serializers.DateField(required=False, help_text="First business date, inclusive.")
-    date_to = serializers.DateField(required=False, help_text="Last business date, inclusive.")
-    brand = brand_code_field(required=False)
+    date_from = serializers.DateField(
+        required=False, help_text=_("First business date, inclusive.")
+    )
+    date_to = serializers.DateField(required=False, help_text=_("Last business date, inclusive."))
+    brand = brand_code_field(required=False, help_text=_("Brand code."))
     region = region_code_field(
         required=False,
-        help_text="Region code; its sub-regions are included.",
+        help_text=_("Region code; its sub-regions are included."),
     )
-    store = store_code_field(required=False)
-    guide = guide_employee_no_field(required=False)
-    status = ChoiceField(choices=EntryStatus.values, required=False)
+    store = store_code_field(required=False, help_text=_("Store code."))
+    guide = guide_employee_no_field(required=False, help_text=_("Guide's employee no."))
+    status = ChoiceField(
+        choices=EntryStatus.values,
+        required=False,
+        help_text=_("Entries not yet settled, settled, or paid out (empty: all)."),
+    )
     group_by = ChoiceField(
-        choices=[choice for choice, _label in Grouping.CHOICES], default=Grouping.STORE
+        choices=[choice for choice, _label in Grouping.CHOICES],
+        default=Grouping.STORE,
+        help_text=_("What each row sums: region, store (the default), guide, brand, day or month."),
     )
-    export = ChoiceField(choices=["csv", "xlsx"], required=False)
+    export = ChoiceField(
+        choices=["csv", "xlsx"],
+        required=False,
+        help_text=_("csv or xlsx: answer a file to download instead of JSON."),
+    )
     leaderboard_month = serializers.DateField(
         required=False,
         input_formats=["%Y-%m"],
-        help_text="YYYY-MM: add the incentives leaderboard of this month to the answer.",
+        help_text=_("YYYY-MM: add the incentives leaderboard of this month to the answer."),
     )
     leaderboard_by = ChoiceField(
         choices=["store", "region", "brand"],
         default="store",
-        help_text="What the leaderboard ranks (with leaderboard_month).",
+        help_text=_("What the leaderboard ranks (with leaderboard_month)."),
     )
 
     def validate(self, attrs):
@@ -424,74 +570,80 @@ def _money_sum_field(**kwargs) -> serializers.DecimalField:
 
 
 class CommissionReportTotalsSerializer(serializers.Serializer):
-    entries = serializers.IntegerField(help_text="Ledger entries summed.")
+    entries = serializers.IntegerField(help_text=_("Ledger entries summed."))
     sales = _money_sum_field(
-        help_text="Net sales (refunds subtracted), each sale counted once, CNY decimal string. "
-        "Grouped by guide: the sales credited to the guide; the stores' shares row (empty key) "
-        "holds every sale, and only it counts towards the total."
+        help_text=_(
+            "Net sales (refunds subtracted), each sale counted once, CNY decimal string. "
+            "Grouped by guide: the sales credited to the guide; the stores' shares row (empty key) "
+            "holds every sale, and only it counts towards the total."
+        )
     )
-    store_commission = _money_sum_field(help_text="Commission earned by stores, CNY.")
-    guide_commission = _money_sum_field(help_text="Commission earned by guides, CNY.")
-    amount = _money_sum_field(help_text="All commission, adjustments included, CNY.")
+    store_commission = _money_sum_field(help_text=_("Commission earned by stores, CNY."))
+    guide_commission = _money_sum_field(help_text=_("Commission earned by guides, CNY."))
+    amount = _money_sum_field(help_text=_("All commission, adjustments included, CNY."))
     bonus = _money_sum_field(
-        help_text="Month-close bonuses and their revisions (part of amount), CNY."
+        help_text=_("Month-close bonuses and their revisions (part of amount), CNY.")
     )
     points = serializers.IntegerField(
         default=0,
-        help_text="Points guides earned for the months the dates touch (sales, members bound, "
-        "follow-ups; not redemptions or expiry). Grouped by day, on the month's first day.",
+        help_text=_(
+            "Points guides earned for the months the dates touch (sales, members bound, "
+            "follow-ups; not redemptions or expiry). Grouped by day, on the month's first day."
+        ),
     )
 
 
 class CommissionReportRowSerializer(CommissionReportTotalsSerializer):
     key = serializers.CharField(
-        help_text="The group's code (region, store, brand), employee no. (guide), YYYY-MM-DD "
-        "(day) or YYYY-MM (month); empty for the stores' shares row when grouped by guide."
+        help_text=_(
+            "The group's code (region, store, brand), employee no. (guide), YYYY-MM-DD "
+            "(day) or YYYY-MM (month); empty for the stores' shares row when grouped by guide."
+        )
     )
-    label = serializers.CharField(help_text="The group's name, in the caller's language.")
+    label = serializers.CharField(help_text=_("The group's name, in the caller's language."))
 
 
 class LeaderboardRowSerializer(serializers.Serializer):
-    rank = serializers.IntegerField(help_text="1 for the highest achievement.")
-    key = serializers.CharField(help_text="The store's, region's or brand's code.")
-    label = serializers.CharField(help_text="Its name.")
-    guides = serializers.IntegerField(help_text="Guides with a target for the month.")
-    target = _money_sum_field(help_text="Their targets summed, CNY.")
-    net_sales = _money_sum_field(help_text="Their net sales of the month, CNY.")
+    rank = serializers.IntegerField(help_text=_("1 for the highest achievement."))
+    key = serializers.CharField(help_text=_("The store's, region's or brand's code."))
+    label = serializers.CharField(help_text=_("Its name."))
+    guides = serializers.IntegerField(help_text=_("Guides with a target for the month."))
+    target = _money_sum_field(help_text=_("Their targets summed, CNY."))
+    net_sales = _money_sum_field(help_text=_("Their net sales of the month, CNY."))
     achievement = serializers.DecimalField(
         max_digits=None, decimal_places=2, allow_null=True,
-        help_text="Net sales ÷ target, percent; null without a target.",
+        help_text=_("Net sales ÷ target, percent; null without a target."),
     )  # fmt: skip
     bonus = _money_sum_field(
-        help_text="Bonus the close wrote (latest revision), or projected before the close, CNY."
+        help_text=_("Bonus the close wrote (latest revision), or projected before the close, CNY.")
     )
-    points = serializers.IntegerField(help_text="Points earned for the month.")
+    points = serializers.IntegerField(help_text=_("Points earned for the month."))
 
 
 class LeaderboardSerializer(serializers.Serializer):
-    month = serializers.DateField(help_text="The month's first day.")
-    group_by = serializers.CharField(help_text="store, region or brand.")
-    rows = LeaderboardRowSerializer(many=True, help_text="Best achievement first.")
+    month = serializers.DateField(help_text=_("The month's first day."))
+    group_by = serializers.CharField(help_text=_("store, region or brand."))
+    rows = LeaderboardRowSerializer(many=True, help_text=_("Best achievement first."))
 
 
 class CommissionReportSerializer(serializers.Serializer):
-    group_by = serializers.CharField(help_text="What the rows group by.")
-    rows = CommissionReportRowSerializer(many=True, help_text="One row per group, in order.")
-    totals = CommissionReportTotalsSerializer(help_text="The sums over every row.")
+    group_by = serializers.CharField(help_text=_("What the rows group by."))
+    rows = CommissionReportRowSerializer(many=True, help_text=_("One row per group, in order."))
+    totals = CommissionReportTotalsSerializer(help_text=_("The sums over every row."))
     leaderboard = LeaderboardSerializer(
-        required=False, help_text="With leaderboard_month: guides' targets ranked by group."
+        required=False, help_text=_("With leaderboard_month: guides' targets ranked by group.")
     )
 
 
 class OrderDetailSerializer(OrderListSerializer):
     """An order with its lines, refunds and the ledger entries the caller may read."""
 
-    lines = OrderLineSerializer(many=True, read_only=True, help_text="The order's lines.")
-    refunds = RefundSerializer(many=True, read_only=True, help_text="Its refunds, newest first.")
+    lines = OrderLineSerializer(many=True, read_only=True, help_text=_("The order's lines."))
+    refunds = RefundSerializer(many=True, read_only=True, help_text=_("Its refunds, newest first."))
     entries = CommissionEntrySerializer(
         source="scoped_entries", many=True, read_only=True,
-        help_text="The ledger entries of the order and its refunds, as far as the caller's "
-        "scope reaches (a guide: their own).",
+        help_text=_("The ledger entries of the order and its refunds, as far as the caller's "
+        "scope reaches (a guide: their own)."),
     )  # fmt: skip
 
     class Meta(OrderListSerializer.Meta):

@@ -134,8 +134,11 @@ def coord_system_field() -> serializers.ChoiceField:
         choices=[c.value for c in CoordSystem],
         default=CoordSystem.WGS84.value,
         write_only=True,
-        help_text="Coordinate system of latitude/longitude: wgs84 (GPS, default), "
-        "gcj02 (Amap, Tencent, WeChat gcj02) or bd09 (Baidu). Stored as WGS-84.",
+        help_text=_(
+            "Coordinate system of the latitude and longitude sent: wgs84 (GPS, the default), "
+            "gcj02 (Amap, Tencent, WeChat) or bd09 (Baidu). They are converted and stored "
+            "as WGS-84."
+        ),
     )
 
 

@@ -58,29 +58,43 @@ class BatchInputSerializer(serializers.Serializer):
         allow_empty=False,
         max_length=BATCH_MAX_ITEMS,
         error_messages={"max_length": _("A batch holds at most {max_length} items.")},
+        help_text=_(
+            "1 to 1,000 items, each the body the single endpoint takes. Each item is "
+            "idempotent on its own key, so an interrupted batch is sent again unchanged."
+        ),
     )
 
 
 class BatchItemResultSerializer(serializers.Serializer):
-    index = serializers.IntegerField(help_text="The item's position in the request, from 0.")
+    index = serializers.IntegerField(help_text=_("The item's position in the request, from 0."))
     status = serializers.ChoiceField(
-        choices=[Outcome.CREATED, Outcome.REPLAYED, Outcome.CONFLICT, Outcome.INVALID]
+        choices=[Outcome.CREATED, Outcome.REPLAYED, Outcome.CONFLICT, Outcome.INVALID],
+        help_text=_(
+            "created (written now), replayed (already there: nothing written), conflict (the "
+            "key exists with other content) or invalid (see errors)."
+        ),
     )
     errors = serializers.JSONField(
-        required=False, help_text="Field → messages, for an invalid or conflicting item."
+        required=False, help_text=_("Field → messages, for an invalid or conflicting item.")
     )
     result = serializers.JSONField(
         required=False,
-        help_text="What the single endpoint answers for the item (created or replayed).",
+        help_text=_("What the single endpoint answers for the item (created or replayed)."),
     )
 
 
 class BatchResultSerializer(serializers.Serializer):
-    created = serializers.IntegerField()
-    replayed = serializers.IntegerField()
-    conflict = serializers.IntegerField()
-    invalid = serializers.IntegerField()
-    items = BatchItemResultSerializer(many=True)
+    created = serializers.IntegerField(help_text=_("How many items were written now."))
+    replayed = serializers.IntegerField(
+        help_text=_("How many were there already (same key, same content): nothing written.")
+    )
+    conflict = serializers.IntegerField(
+        help_text=_("How many keys exist with other content (nothing written for them).")
+    )
+    invalid = serializers.IntegerField(help_text=_("How many items were refused, with errors."))
+    items = BatchItemResultSerializer(
+        many=True, help_text=_("Every item's outcome, in the order sent.")
+    )
 
 
 def batch_validate(data, *, serializer_class, context: dict | None = None):

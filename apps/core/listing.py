@@ -176,21 +176,28 @@ class ListQueryFilter(BaseFilterBackend):
         list_date = list_date_of(view)
         if list_date is None:
             return []
-        what = str(list_date.meaning)
-        calendar = "YYYY-MM-DD, in the server's time zone (Asia/Shanghai by default)"
+        what = {"what": list_date.meaning}
         return [
             {
                 "name": DATE_FROM,
                 "required": False,
                 "in": "query",
-                "description": f"First day, inclusive ({calendar}), of {what}.",
+                "description": _(
+                    "First day, inclusive (YYYY-MM-DD, a calendar date in the server's time "
+                    "zone, Asia/Shanghai by default), of %(what)s."
+                )
+                % what,
                 "schema": {"type": "string", "format": "date"},
             },
             {
                 "name": DATE_TO,
                 "required": False,
                 "in": "query",
-                "description": f"Last day, inclusive ({calendar}), of {what}.",
+                "description": _(
+                    "Last day, inclusive (YYYY-MM-DD, a calendar date in the server's time "
+                    "zone, Asia/Shanghai by default), of %(what)s."
+                )
+                % what,
                 "schema": {"type": "string", "format": "date"},
             },
         ]
@@ -291,6 +298,19 @@ class PageNumberPagination(pagination.PageNumberPagination):
     page_size_query_description = gettext_lazy(
         "Rows per page, 1 to 500 (default 50). Anything else is a 400."
     )
+    page_query_description = gettext_lazy("Page number, from 1. A page past the last answers 404.")
+
+    def get_paginated_response_schema(self, schema):
+        answer = super().get_paginated_response_schema(schema)
+        described = {
+            "count": _("Rows matching the filters, on every page together."),
+            "next": _("URL of the next page, or null on the last page."),
+            "previous": _("URL of the previous page, or null on the first page."),
+            "results": _("This page's rows, in the order asked for (``ordering``)."),
+        }
+        for name, description in described.items():
+            answer["properties"][name]["description"] = description
+        return answer
 
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param)

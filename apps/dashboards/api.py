@@ -1,6 +1,7 @@
 """The API of a guide's phone for a future mini-program: ``/me/`` and ``/me/members/``."""
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.response import Response
@@ -17,26 +18,46 @@ from apps.stores.models import Brand
 
 
 class RecruitLinkSerializer(serializers.Serializer):
-    kind = ChoiceField(choices=["guide", "store"])
-    brand = serializers.CharField(source="brand.code")
-    url = serializers.URLField()
+    kind = ChoiceField(
+        choices=["guide", "store"],
+        help_text=_(
+            "guide: sign-ups bind to the caller; store: to the nearest guide of the store."
+        ),
+    )
+    brand = serializers.CharField(source="brand.code", help_text=_("Brand code."))
+    url = serializers.URLField(help_text=_("The sign-up page the QR code opens."))
 
 
 class MeSerializer(serializers.Serializer):
-    username = serializers.CharField()
-    roles = serializers.ListField(child=serializers.CharField())
-    employee_no = serializers.CharField(allow_null=True)
-    name = serializers.CharField(allow_blank=True)
-    store = serializers.DictField(allow_null=True)
-    follow_ups_today = serializers.IntegerField()
-    follow_ups_overdue = serializers.IntegerField()
-    recruit_links = RecruitLinkSerializer(many=True)
+    username = serializers.CharField(help_text=_("The caller's login."))
+    roles = serializers.ListField(
+        child=serializers.CharField(),
+        help_text=_("hq_ops, region_manager, store_manager, guide and/or integration."),
+    )
+    employee_no = serializers.CharField(
+        allow_null=True, help_text=_("The caller's employee no. (null: not a guide).")
+    )
+    name = serializers.CharField(allow_blank=True, help_text=_("The caller's name."))
+    store = serializers.DictField(
+        allow_null=True, help_text=_("The caller's store as {code, name} (null: none).")
+    )
+    follow_ups_today = serializers.IntegerField(help_text=_("Open follow-ups due today."))
+    follow_ups_overdue = serializers.IntegerField(help_text=_("Open follow-ups due before today."))
+    recruit_links = RecruitLinkSerializer(
+        many=True, help_text=_("The caller's recruiting QR codes' links (active guides only).")
+    )
 
 
 class MeView(APIView):
     """Who is calling: roles, staff record, store, today's follow-ups and recruiting links."""
 
-    @extend_schema(responses=MeSerializer)
+    @extend_schema(
+        responses=MeSerializer,
+        description=_(
+            "Who is calling: login, roles, staff record, store, today's and overdue follow-ups "
+            "and recruiting links. Any signed-in role."
+        ),
+    )
     def get(self, request):
         guide = getattr(request.user, "guide", None)
         counts = follow_up_counts(scope=scope_for_request(request), today=timezone.localdate())
@@ -57,16 +78,28 @@ class MeView(APIView):
 
 class MemberCardSerializer(serializers.Serializer):
     id = serializers.IntegerField(source="pk")
-    name = serializers.CharField(source="customer.name")
-    phone = serializers.SerializerMethodField()
+    name = serializers.CharField(source="customer.name", help_text=_("The member's name."))
+    phone = serializers.SerializerMethodField(
+        help_text=_("Masked as 138****5678 unless the caller is HQ.")
+    )
     brand = serializers.CharField(source="brand.code")
     store = serializers.CharField(source="store.code", allow_null=True)
     guide = serializers.CharField(source="guide.employee_no", allow_null=True)
-    tags = serializers.SerializerMethodField()
-    last_purchase = serializers.DateField(allow_null=True)
-    spend_12m = serializers.DecimalField(max_digits=14, decimal_places=2)
-    next_follow_up = serializers.DateField(allow_null=True)
-    bound_at = serializers.DateTimeField(allow_null=True)
+    tags = serializers.SerializerMethodField(help_text=_("The member's tags."))
+    last_purchase = serializers.DateField(
+        allow_null=True, help_text=_("Business date of the last order (null: none).")
+    )
+    spend_12m = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        help_text=_("Net spend in the last 12 months, CNY, a decimal string with 2 places."),
+    )
+    next_follow_up = serializers.DateField(
+        allow_null=True, help_text=_("Due date of the next open follow-up (null: none).")
+    )
+    bound_at = serializers.DateTimeField(
+        allow_null=True, help_text=_("When the member was bound to their guide.")
+    )
 
     def get_phone(self, membership) -> str:
         phone = membership.customer.phone
@@ -83,17 +116,22 @@ class MemberQuerySerializer(serializers.Serializer):
     )
     tag = serializers.IntegerField(required=False, min_value=1)
     no_purchase = serializers.BooleanField(
-        required=False, default=False, help_text="Only members with no purchase for 90 days."
+        required=False, default=False, help_text=_("Only members with no purchase for 90 days.")
     )
 
 
 @extend_schema(
+    description=_(
+        "The caller's members as cards: tags, last purchase, 12 months' spend, next "
+        "follow-up. A guide's own, a store manager's store, a region manager's regions; HQ "
+        "everything. Phones are masked unless the caller is HQ."
+    ),
     parameters=[
-        OpenApiParameter("q", str, description="A name, or a full phone number"),
-        OpenApiParameter("brand", str, description="Brand code"),
-        OpenApiParameter("tag", int, description="Tag id"),
-        OpenApiParameter("no_purchase", bool, description="No purchase for 90 days"),
-    ]
+        OpenApiParameter("q", str, description=_("A name, or a full phone number")),
+        OpenApiParameter("brand", str, description=_("Brand code")),
+        OpenApiParameter("tag", int, description=_("Tag id")),
+        OpenApiParameter("no_purchase", bool, description=_("No purchase for 90 days")),
+    ],
 )
 class MyMembersView(generics.ListAPIView):
     """My members as cards: tags, last purchase, 12 months' spend, next follow-up."""

@@ -1,12 +1,14 @@
 """API entry points of follow-ups, notes and tags, scoped like the admin."""
 
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from apps.core.listing import ListDate, allowed_query_params, query_params_refuse_unknown
+from apps.core.schema import READ_ANY_ROLE, write_examples
 from apps.core.scoping import scope_for_request, scope_queryset
 from apps.engagement import selectors, services
 from apps.engagement.models import FollowUpTask, MemberNote, MemberTag, Tag
@@ -45,10 +47,37 @@ class ScopedMixin:
         return membership
 
 
-@extend_schema(
-    parameters=[
-        OpenApiParameter("status", enum=[s.value for s in FollowUpTask.Status]),
-    ]
+FOLLOW_UP = {
+    "id": 501,
+    "member": 42,
+    "member_name": "韩梅梅",
+    "brand": "AUR",
+    "guide": "E0001",
+    "kind": "birthday",
+    "title": "生日祝福并邀请到店领取礼品",
+    "due_date": "2026-03-10",
+    "status": "done",
+    "outcome_note": "已电话联系，周末到店",
+    "closed_at": "2026-03-10T15:20:00+08:00",
+}
+SCOPE = _(
+    "A guide's own, a store manager's store, a region manager's regions; HQ and "
+    "integrations everything."
+)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        description=format_lazy("{} {}", _("The caller's follow-ups, by due date."), SCOPE),
+        parameters=[
+            OpenApiParameter(
+                "status",
+                enum=[s.value for s in FollowUpTask.Status],
+                description=_("open (the default), done or skipped."),
+            )
+        ],
+    ),
+    retrieve=extend_schema(description=format_lazy("{} {}", _("One follow-up."), SCOPE)),
 )
 class FollowUpViewSet(ScopedMixin, viewsets.ReadOnlyModelViewSet):
     """The caller's follow-ups (a guide's own, a store's, a region's); done or skip them."""
@@ -84,20 +113,61 @@ class FollowUpViewSet(ScopedMixin, viewsets.ReadOnlyModelViewSet):
         )  # fmt: skip
         return Response(self.get_serializer(task).data)
 
-    @extend_schema(request=FollowUpCloseSerializer, responses=FollowUpSerializer)
+    @extend_schema(
+        request=FollowUpCloseSerializer,
+        responses=FollowUpSerializer,
+        description=format_lazy(
+            "{} {}",
+            _("Mark an open follow-up done, with an optional outcome note (a closed one: 400)."),
+            SCOPE,
+        ),
+        examples=write_examples({"outcome_note": "已电话联系，周末到店"}, FOLLOW_UP, status="200"),
+    )
     @action(detail=True, methods=["post"])
     def done(self, request, pk=None):
         """Mark the follow-up done, with an optional outcome note."""
         return self._close(request, FollowUpTask.Status.DONE)
 
-    @extend_schema(request=FollowUpCloseSerializer, responses=FollowUpSerializer)
+    @extend_schema(
+        request=FollowUpCloseSerializer,
+        responses=FollowUpSerializer,
+        description=format_lazy(
+            "{} {}", _("Skip the follow-up; the outcome note says why (required)."), SCOPE
+        ),
+        examples=write_examples(
+            {"outcome_note": "顾客已出国"},
+            {**FOLLOW_UP, "status": "skipped", "outcome_note": "顾客已出国"},
+            status="200",
+        ),
+    )
     @action(detail=True, methods=["post"])
     def skip(self, request, pk=None):
         """Skip the follow-up; the outcome note says why (required)."""
         return self._close(request, FollowUpTask.Status.SKIPPED)
 
 
-@extend_schema(parameters=[OpenApiParameter("member", type=int, required=True)])
+NOTE = {"member": 42, "body": "喜欢浅色系，下次到货通知"}
+
+
+@extend_schema_view(
+    list=extend_schema(
+        description=format_lazy(
+            "{} {}", _("A member's notes, newest first (``?member=<id>``, required)."), SCOPE
+        ),
+        parameters=[
+            OpenApiParameter("member", type=int, required=True, description=_("The member's id."))
+        ],
+    ),
+    create=extend_schema(
+        description=format_lazy(
+            "{} {}", _("Add a note to a member the caller may read (each post adds one)."), SCOPE
+        ),
+        examples=write_examples(
+            NOTE,
+            {"id": 77, **NOTE, "author_name": "李娜", "created_at": "2026-03-10T15:20:00+08:00"},
+        ),
+    ),
+)
 class NoteViewSet(
     ScopedMixin, mixins.CreateModelMixin, mixins.ListModelMixin, viewsets.GenericViewSet
 ):
@@ -134,7 +204,17 @@ class NoteViewSet(
         return Response(self.get_serializer(note).data, status=status.HTTP_201_CREATED)
 
 
-@extend_schema(parameters=[OpenApiParameter("brand", type=str, description="Brand code")])
+@extend_schema_view(
+    list=extend_schema(
+        description=format_lazy(
+            "{} {}",
+            _("Tags of the caller's brands: HQ's official ones first, then those guides added."),
+            READ_ANY_ROLE,
+        ),
+        parameters=[OpenApiParameter("brand", type=str, description=_("Brand code"))],
+    ),
+    retrieve=extend_schema(description=format_lazy("{} {}", _("One tag."), READ_ANY_ROLE)),
+)
 class TagViewSet(ScopedMixin, viewsets.ReadOnlyModelViewSet):
     """Tags of brands: HQ's official ones first, then those guides added."""
 
@@ -156,7 +236,28 @@ class TagViewSet(ScopedMixin, viewsets.ReadOnlyModelViewSet):
         return tags.filter(brand__code=brand) if brand else tags
 
 
-@extend_schema(parameters=[OpenApiParameter("member", type=int)])
+MEMBER_TAG = {"member": 42, "name": "高净值"}
+
+
+@extend_schema_view(
+    list=extend_schema(
+        description=format_lazy("{} {}", _("Tags on members (``?member=<id>``)."), SCOPE),
+        parameters=[OpenApiParameter("member", type=int, description=_("The member's id."))],
+    ),
+    create=extend_schema(
+        description=format_lazy(
+            "{} {}",
+            _("Tag a member the caller may read; a new name becomes a tag of the brand."),
+            SCOPE,
+        ),
+        examples=write_examples(
+            MEMBER_TAG, {"id": 9, **MEMBER_TAG, "added_at": "2026-03-10T15:20:00+08:00"}
+        ),
+    ),
+    destroy=extend_schema(
+        description=format_lazy("{} {}", _("Take the tag off the member."), SCOPE)
+    ),
+)
 class MemberTagViewSet(
     ScopedMixin,
     mixins.CreateModelMixin,

@@ -26,6 +26,7 @@ class GuideSerializer(CodeImmutableMixin, serializers.ModelSerializer):
         queryset=get_user_model().objects.all(),
         required=False,
         allow_null=True,
+        help_text=_("Username of the guide's login (null: none yet)."),
     )
     phone = PhoneField(required=False, allow_blank=True)
 
@@ -43,6 +44,14 @@ class GuideSerializer(CodeImmutableMixin, serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
+        extra_kwargs = {
+            "employee_no": {"help_text": _("The guide's employee no., e.g. E0001; fixed once "
+                                           "created.")},
+            "name": {"help_text": _("The guide's name, e.g. 李娜.")},
+            "role": {"help_text": _("guide, or store_manager (sees the whole store).")},
+            "is_active": {"help_text": _("False: the guide left: their sessions and tokens "
+                                         "end, their members move on; the record stays.")},
+        }  # fmt: skip
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
@@ -53,12 +62,16 @@ class GuideSerializer(CodeImmutableMixin, serializers.ModelSerializer):
 
 class SetPasswordLinkRequestSerializer(serializers.Serializer):
     send_sms = serializers.BooleanField(
-        default=False, help_text="Also text the link to the guide's phone."
+        default=False, help_text=_("Also text the link to the guide's phone.")
     )
 
 
 class SetPasswordLinkSerializer(serializers.Serializer):
-    username = serializers.CharField()
-    url = serializers.URLField()
-    expires_at = serializers.DateTimeField()
-    sent_by_sms = serializers.BooleanField()
+    username = serializers.CharField(help_text=_("The guide's login name."))
+    url = serializers.URLField(
+        help_text=_("One-time link to set the password; give it only to the guide.")
+    )
+    expires_at = serializers.DateTimeField(
+        help_text=_("When the link stops working: ISO 8601 with its UTC offset.")
+    )
+    sent_by_sms = serializers.BooleanField(help_text=_("True: the link was also texted."))

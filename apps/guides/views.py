@@ -1,5 +1,6 @@
 """API entry points of guides."""
 
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -8,6 +9,7 @@ from rest_framework.response import Response
 
 from apps.core.api import IsHQ, MasterDataViewSet
 from apps.core.listing import ListDate
+from apps.core.schema import HQ_ONLY, master_data_schema, write_examples
 from apps.guides import services
 from apps.guides.filters import GuideFilter
 from apps.guides.logins import guide_set_password_link
@@ -18,7 +20,39 @@ from apps.guides.serializers import (
     SetPasswordLinkSerializer,
 )
 
+GUIDE = {
+    "employee_no": "E0001",
+    "name": "李娜",
+    "phone": "13812345678",
+    "store": "SH01",
+    "role": "guide",
+    "is_active": True,
+}
+GUIDE_ANSWER = {
+    **GUIDE,
+    "phone": "138****5678",
+    "user": "E0001",
+    "created_at": "2026-03-10T10:30:00+08:00",
+    "updated_at": "2026-03-10T10:30:00+08:00",
+}
 
+
+@master_data_schema(
+    plural=_(
+        "Guides and store managers (filters: store, brand, role, is_active; search: "
+        "employee no. or name)."
+    ),
+    singular=_("One guide, by employee no."),
+    created=_(
+        "Add a guide with their login; the answer also carries ``set_password_url``, a "
+        "one-time link to set the password (give it only to the guide)."
+    ),
+    replaced=_("Replace a guide's fields (the employee no. stays)."),
+    changed=_("Change some of a guide's fields; ``is_active: false`` when they leave."),
+    create=GUIDE,
+    answer={**GUIDE_ANSWER, "set_password_url": "https://scrm.example.com/set-password/Mg/abc123/"},
+    change={"is_active": False},
+)
 class GuideViewSet(MasterDataViewSet):
     queryset = Guide.objects.select_related("store", "user")
     serializer_class = GuideSerializer
@@ -43,7 +77,28 @@ class GuideViewSet(MasterDataViewSet):
         response.data["set_password_url"] = link.url
         return response
 
-    @extend_schema(request=SetPasswordLinkRequestSerializer, responses=SetPasswordLinkSerializer)
+    @extend_schema(
+        request=SetPasswordLinkRequestSerializer,
+        responses=SetPasswordLinkSerializer,
+        description=format_lazy(
+            "{} {}",
+            _(
+                "Make the guide's login if missing and answer a one-time set-password link "
+                "(with ``send_sms``, also text it to the guide's phone)."
+            ),
+            HQ_ONLY,
+        ),
+        examples=write_examples(
+            {"send_sms": True},
+            {
+                "username": "E0001",
+                "url": "https://scrm.example.com/set-password/Mg/abc123/",
+                "expires_at": "2026-03-13T10:30:00+08:00",
+                "sent_by_sms": True,
+            },
+            status="200",
+        ),
+    )
     @action(detail=True, methods=["post"], url_path="login-link", permission_classes=[IsHQ])
     def login_link(self, request, employee_no=None):
         """Make the guide's login if missing; answer a one-time set-password link (or text it)."""

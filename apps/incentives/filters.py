@@ -2,6 +2,7 @@
 
 import django_filters
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 
 from apps.incentives import services
@@ -9,9 +10,9 @@ from apps.incentives.models import PointsAccount, SalesTarget
 
 
 class SalesTargetFilter(django_filters.FilterSet):
-    brand = django_filters.CharFilter(field_name="brand__code", help_text="Brand code.")
+    brand = django_filters.CharFilter(field_name="brand__code", help_text=_("Brand code."))
     month = django_filters.CharFilter(
-        method="filter_month", help_text="One month, YYYY-MM (local calendar)."
+        method="filter_month", help_text=_("One month, YYYY-MM (local calendar).")
     )
 
     class Meta:
@@ -26,7 +27,7 @@ class SalesTargetFilter(django_filters.FilterSet):
 
 
 class PointsAccountFilter(django_filters.FilterSet):
-    brand = django_filters.CharFilter(field_name="brand__code", help_text="Brand code.")
+    brand = django_filters.CharFilter(field_name="brand__code", help_text=_("Brand code."))
 
     class Meta:
         model = PointsAccount

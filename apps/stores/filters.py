@@ -2,16 +2,18 @@
 
 import django_filters
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from apps.stores.models import Region, Store
 from apps.stores.selectors import region_descendant_ids
 
 
 class StoreFilter(django_filters.FilterSet):
-    brand = django_filters.CharFilter(field_name="brands__code", label="Brand code")
-    region = django_filters.CharFilter(method="filter_region", label="Region code (and below)")
-    city = django_filters.CharFilter(field_name="city")
-    q = django_filters.CharFilter(method="filter_q", label="Code or name contains")
+    brand = django_filters.CharFilter(field_name="brands__code", label=_("Brand code"))
+    region = django_filters.CharFilter(method="filter_region", label=_("Region code (and below)"))
+    city = django_filters.CharFilter(field_name="city", label=_("City, exactly as stored"))
+    is_active = django_filters.BooleanFilter(label=_("true: open stores only; false: closed ones"))
+    q = django_filters.CharFilter(method="filter_q", label=_("Code or name contains"))
 
     class Meta:
         model = Store
@@ -26,7 +28,7 @@ class StoreFilter(django_filters.FilterSet):
 
 
 class RegionFilter(django_filters.FilterSet):
-    parent = django_filters.CharFilter(field_name="parent__code", label="Parent region code")
+    parent = django_filters.CharFilter(field_name="parent__code", label=_("Parent region code"))
 
     class Meta:
         model = Region

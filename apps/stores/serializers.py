@@ -54,23 +54,56 @@ class BrandSerializer(CodeImmutableMixin, serializers.ModelSerializer):
         model = Brand
         fields = ["code", "name", "max_assign_km", "created_at"]
         read_only_fields = ["created_at"]
+        extra_kwargs = {
+            "code": {"help_text": _("The brand's code, e.g. AUR; fixed once created.")},
+            "name": {"help_text": _("The brand's name, e.g. 极光.")},
+        }
 
 
 class RegionSerializer(CodeImmutableMixin, serializers.ModelSerializer):
-    parent = region_code_field(required=False, allow_null=True)
+    parent = region_code_field(
+        required=False,
+        allow_null=True,
+        help_text=_("Code of the region this one is part of (null: a top region)."),
+    )
 
     class Meta:
         model = Region
         fields = ["code", "name", "parent"]
+        extra_kwargs = {
+            "code": {"help_text": _("The region's code, e.g. EAST; fixed once created.")},
+            "name": {"help_text": _("The region's name, e.g. 华东区.")},
+        }
 
 
 class StoreSerializer(CodeImmutableMixin, serializers.ModelSerializer):
-    brands = brand_code_field(many=True, required=False)
-    region = region_code_field(required=False, allow_null=True)
-    latitude = serializers.FloatField(min_value=-90, max_value=90)
-    longitude = serializers.FloatField(min_value=-180, max_value=180)
+    brands = brand_code_field(
+        many=True, required=False, help_text=_("Codes of the brands the store sells.")
+    )
+    region = region_code_field(
+        required=False, allow_null=True, help_text=_("Code of the store's region (null: none).")
+    )
+    latitude = serializers.FloatField(
+        min_value=-90,
+        max_value=90,
+        help_text=_(
+            "Latitude in degrees. Sent in ``coord_system``; stored and answered in WGS-84."
+        ),
+    )
+    longitude = serializers.FloatField(
+        min_value=-180,
+        max_value=180,
+        help_text=_(
+            "Longitude in degrees. Sent in ``coord_system``; stored and answered in WGS-84."
+        ),
+    )
     coord_system = coord_system_field()
-    service_radius_km = serializers.FloatField(min_value=0.001, required=False, allow_null=True)
+    service_radius_km = serializers.FloatField(
+        min_value=0.001,
+        required=False,
+        allow_null=True,
+        help_text=_("Kilometres: members farther away are not assigned here (null: no limit)."),
+    )
 
     class Meta:
         model = Store
@@ -91,6 +124,16 @@ class StoreSerializer(CodeImmutableMixin, serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
+        extra_kwargs = {
+            "code": {"help_text": _("The store's code, e.g. SH01; fixed once created.")},
+            "name": {"help_text": _("The store's name, e.g. 上海南京西路店.")},
+            "kind": {"help_text": _("How the store is run: direct, franchise or distributor.")},
+            "address": {"help_text": _("Street address, as shoppers read it.")},
+            "city": {"help_text": _("City, e.g. 上海; the store list filters on it.")},
+            "is_active": {
+                "help_text": _("False: closed (deactivated, never deleted); no new members.")
+            },
+        }
 
     def validate(self, attrs):
         if self.instance is not None and attrs.get("coord_system", "wgs84") == "wgs84":

@@ -389,6 +389,9 @@ SPECTACULAR_SETTINGS = {
         "EntryKindEnum": "apps.commissions.models.EntryKind",
         "FollowUpKindEnum": "apps.engagement.models.FollowUpKind",
         "PointsMovementKindEnum": "apps.incentives.models.PointsMovement.Kind",
+        # Answers carry coordinates in WGS-84 only; requests may send three systems.
+        "AnsweredCoordSystemEnum": ["wgs84"],
+        "CoordSystemEnum": ["wgs84", "gcj02", "bd09"],
     },
 }
 

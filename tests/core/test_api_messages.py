@@ -8,6 +8,7 @@ message holds CJK characters), with the same status.
 import re
 
 import pytest
+from drf_spectacular.generators import SchemaGenerator
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -120,3 +121,49 @@ def test_bearer_is_taken_as_a_synonym_of_token(org):
     response = _bearer(org.users["hq"]).get("/api/v1/orders/")
 
     assert response.status_code == 200
+
+
+def _write_operations():
+    """Every POST, PUT and PATCH of the API, as the schema lists them (none named here)."""
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            if method in ("post", "put", "patch"):
+                yield pytest.param(path, method, _request_fields(schema, operation),
+                                   id=f"{method.upper()} {path}")  # fmt: skip
+
+
+def _request_fields(schema, operation) -> list[str]:
+    body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+    if body is None:
+        return []
+    ref = body["schema"].get("$ref", "")
+    return list(schema["components"]["schemas"][ref.rsplit("/", 1)[-1]].get("properties", {}))
+
+
+def _path_for(path: str, org) -> str:
+    """Fill a path's parameters with rows of ``org``, else an id no row has (a 404 is an error)."""
+    order = OrderFactory(order_no="POS-9", brand=org.brands[0], store=org.stores["SH01"])
+    by_resource = {
+        "brands": "AUR", "regions": "EAST", "stores": "SH01", "guides": "G-SH01",
+        "orders": order.order_no, "members": org.members["G-SH01"].pk,
+    }  # fmt: skip
+    resource = path.split("/")[3]
+    return re.sub(r"\{[^}]+\}", str(by_resource.get(resource, 999999)), path)
+
+
+@pytest.mark.parametrize(("path", "method", "fields"), list(_write_operations()))
+def test_every_write_refuses_a_wrong_body_in_chinese(org, path, method, fields):
+    # Given every field of the body sent as something it cannot be
+    body = {field: {"junk": [1]} for field in fields} or {"junk": [1]}
+
+    response = getattr(token_client(org.users["hq"]), method)(
+        _path_for(path, org), body, format="json", HTTP_ACCEPT_LANGUAGE="zh-hans"
+    )
+
+    assert response.status_code < 500
+    if fields:
+        assert 400 <= response.status_code < 500, response.json()
+    if response.status_code >= 400:
+        untranslated = [m for m in _messages(response.json()) if not CJK.search(m)]
+        assert not untranslated, untranslated

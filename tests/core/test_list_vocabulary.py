@@ -129,3 +129,22 @@ def test_count_is_exact_up_to_the_cap_then_says_there_are_more(hq_api, org, monk
     monkeypatch.setattr(listing, "COUNT_EXACT_UP_TO", stores)
     exact = _get(hq_api, "stores", page_size=2).json()
     assert (exact["count"], exact["count_exact"]) == (stores, True)
+
+
+def _queried_reads():
+    """GET operations of the schema that take query parameters, the router's or not."""
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    for path, item in schema["paths"].items():
+        parameters = item.get("get", {}).get("parameters", [])
+        if "{" not in path and any(p["in"] == "query" for p in parameters):
+            yield pytest.param(path, id=path)
+
+
+@pytest.mark.parametrize("path", list(_queried_reads()))
+def test_every_read_with_query_parameters_refuses_an_unknown_one(hq_api, org, path):
+    required = {"member": org.members["G-SH01"].pk} if path == "/api/v1/notes/" else {}
+
+    response = hq_api.get(path, {**required, "colour": "red"})
+
+    assert response.status_code == 400
+    assert "Unknown query parameter 'colour'" in response.json()["colour"][0]

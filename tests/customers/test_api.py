@@ -221,3 +221,75 @@ def test_guides_read_how_far_a_member_lives_not_where(org):
         2.2,
     )
     assert as_hq["latitude"] == mine.latitude and as_hq["distance_km"] == 2.2354984702927294
+
+
+def test_a_rejoin_echoes_the_number_the_integration_sent_and_nothing_it_did_not(
+    integration_client, shanghai, join
+):
+    # Given a member who joined with a location, through another channel
+    brand, _square, _lujiazui = shanghai
+    member = join(brand, "13912345678", latitude=31.2305, longitude=121.4738)
+
+    # When POS signs the same number up again, written its own way, from elsewhere
+    again = integration_client.post(
+        MEMBERS_URL,
+        {"brand": "AUR", "phone": "+86 139-1234-5678", "latitude": 31.0, "longitude": 121.0},
+        format="json",
+    )
+
+    # Then it reads back the number it sent, normalised, but not where the member joined
+    assert again.status_code == 200
+    assert again.data["id"] == member.pk
+    assert again.data["phone"] == "13912345678"
+    assert (again.data["latitude"], again.data["longitude"]) == (None, None)
+    # and a plain read still masks the number
+    detail = integration_client.get(f"{MEMBERS_URL}{member.pk}/").data
+    assert detail["phone"] == "139****5678"
+    assert (detail["latitude"], detail["longitude"]) == (None, None)
+
+
+def test_a_sign_up_answers_its_location_in_wgs84_and_says_so(
+    integration_client, shanghai, amap_location
+):
+    response = integration_client.post(
+        MEMBERS_URL, {"brand": "AUR", "phone": "13912345678", **amap_location}, format="json"
+    )
+
+    assert response.status_code == 201
+    assert response.data["coord_system"] == "wgs84"
+    # GCJ-02 sits ~500 m off WGS-84 in Shanghai: the answer is the converted point.
+    assert response.data["latitude"] == pytest.approx(31.2305, abs=0.0005)
+    assert response.data["longitude"] == pytest.approx(121.4738, abs=0.0005)
+    assert response.data["longitude"] != amap_location["longitude"]
+
+
+def test_a_batch_of_sign_ups_echoes_each_number_sent(integration_client, shanghai, join):
+    brand, _square, _lujiazui = shanghai
+    join(brand, "13912345678")
+
+    answer = integration_client.post(
+        f"{MEMBERS_URL}batch/",
+        {"items": [
+            {"brand": "AUR", "phone": "139 1234 5678"},
+            {"brand": "AUR", "phone": "13987654321"},
+        ]},
+        format="json",
+    ).data  # fmt: skip
+
+    assert [item["status"] for item in answer["items"]] == ["replayed", "created"]
+    assert [item["result"]["phone"] for item in answer["items"]] == [
+        "13912345678",
+        "13987654321",
+    ]
+    assert {item["result"]["coord_system"] for item in answer["items"]} == {"wgs84"}
+
+
+def test_the_schema_says_which_coordinate_system_answers_carry(client):
+    schema = client.get("/api/schema/?format=json").json()
+    components = schema["components"]["schemas"]
+    member = components["Membership"]["properties"]
+    answered = member["coord_system"]["allOf"][0]["$ref"].rsplit("/", 1)[1]
+
+    assert components[answered]["enum"] == ["wgs84"]
+    assert "WGS-84" in member["coord_system"]["description"]
+    assert "WGS-84" in member["latitude"]["description"]
