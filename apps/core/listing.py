@@ -300,18 +300,6 @@ class PageNumberPagination(pagination.PageNumberPagination):
     )
     page_query_description = gettext_lazy("Page number, from 1. A page past the last answers 404.")
 
-    def get_paginated_response_schema(self, schema):
-        answer = super().get_paginated_response_schema(schema)
-        described = {
-            "count": _("Rows matching the filters, on every page together."),
-            "next": _("URL of the next page, or null on the last page."),
-            "previous": _("URL of the previous page, or null on the first page."),
-            "results": _("This page's rows, in the order asked for (``ordering``)."),
-        }
-        for name, description in described.items():
-            answer["properties"][name]["description"] = description
-        return answer
-
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param)
         if raw in (None, ""):
@@ -339,18 +327,26 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
     def get_paginated_response_schema(self, schema):
         answer = super().get_paginated_response_schema(schema)
-        answer["properties"]["count"]["description"] = (
-            f"Rows in the list: exact up to {COUNT_EXACT_UP_TO:,}; past that, "
-            f"{COUNT_EXACT_UP_TO:,} with count_exact false (at least that many)."
-        )
+        properties = answer["properties"]
+        properties["count"]["description"] = _(
+            "Rows matching the filters, on every page together: exact up to %(cap)s; past "
+            "that, %(cap)s with count_exact false (at least that many)."
+        ) % {"cap": f"{COUNT_EXACT_UP_TO:,}"}
+        described = {
+            "next": _("URL of the next page, or null on the last page."),
+            "previous": _("URL of the previous page, or null on the first page."),
+            "results": _("This page's rows, in the order asked for (``ordering``)."),
+        }
+        for name, description in described.items():
+            properties[name]["description"] = description
         answer["properties"] = {
-            "count": answer["properties"]["count"],
+            "count": properties["count"],
             "count_exact": {
                 "type": "boolean",
                 "example": True,
-                "description": "false when count stopped at the cap: there are more rows.",
+                "description": _("false when count stopped at the cap: there are more rows."),
             },
-            **{k: v for k, v in answer["properties"].items() if k != "count"},
+            **{name: value for name, value in properties.items() if name != "count"},
         }
         answer["required"] = [*answer.get("required", []), "count_exact"]
         return answer
