@@ -220,9 +220,8 @@ def run(
     orders_per_s = stored / seconds
     lost = tally["created"] - (stored - outstanding)
     ledger = io.StringIO()
-    # The run wrote most of these tables' rows moments ago: without fresh
-    # statistics the checks plan nested loops over them (minutes at 20,000
-    # orders).
+    # The run wrote most of these tables' rows moments ago: the checks are
+    # planned on fresh statistics.
     tables_analyze(Order, OrderLine, CommissionEntry, Settlement)
     try:
         call_command(
