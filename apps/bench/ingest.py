@@ -1,7 +1,8 @@
 """Ingest a sale day's orders through the batch endpoint, and the single one beside it.
 
 Starts the stack of ``make run`` (``config.supervisor``: gunicorn with 2
-workers and a Celery worker with 2 pool processes) on loopback against the
+workers, Celery's interactive and ledger worker groups with 2 pool processes
+each: orders' entries run on the ledger queue) on loopback against the
 configured database, as ``bench load`` does. Then, in the same run:
 
 1. ``--clients`` clients post ``--orders`` orders of a T+0 brand to
@@ -45,8 +46,9 @@ from apps.bench.load import (
     _start,
     _wait_for_port,
 )
-from apps.commissions.models import CommissionEntry, Order
+from apps.commissions.models import CommissionEntry, Order, OrderLine, Settlement
 from apps.core.batches import BATCH_MAX_ITEMS
+from apps.core.db import tables_analyze
 from apps.demo.seed import demo_seed
 
 MAX_ORDERS = 1_000_000
@@ -157,9 +159,13 @@ def run(
         "PORT": str(port),
         "WEB_CONCURRENCY": str(web_workers),
         "CELERY_CONCURRENCY": str(celery_workers),
+        # Orders' entries and T+0 settlements run on the ledger queue.
+        "CELERY_LEDGER_CONCURRENCY": str(celery_workers),
     }
     process, log = _start(
-        [sys.executable, "-m", "config.supervisor", "web", "worker"], env, "ingest-stack.log"
+        [sys.executable, "-m", "config.supervisor", "web", "worker", "worker_ledger"],
+        env,
+        "ingest-stack.log",
     )
     database = connection.settings_dict["NAME"]
     tally = dict.fromkeys(
@@ -214,6 +220,9 @@ def run(
     orders_per_s = stored / seconds
     lost = tally["created"] - (stored - outstanding)
     ledger = io.StringIO()
+    # The run wrote most of these tables' rows moments ago: the checks are
+    # planned on fresh statistics.
+    tables_analyze(Order, OrderLine, CommissionEntry, Settlement)
     try:
         call_command(
             "verify_ledger", date_from=str(timezone.localdate() - dt.timedelta(days=1)),

@@ -151,6 +151,8 @@ def commission_data_wipe():
                 model.objects.all().delete()
         Guide.objects.filter(employee_no__regex=LEDGER_CODES).delete()
         Store.objects.filter(code__regex=LEDGER_CODES).delete()
+        # ``bench report`` hangs its regions (BENCH-R…) under this one.
+        Region.objects.filter(code__startswith="BENCH-").delete()
         Region.objects.filter(code="BENCH").delete()
 
 

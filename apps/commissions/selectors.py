@@ -213,7 +213,7 @@ def ledger_verify(
     breaches = []
     with connection.cursor() as cursor:
         for check in ledger_checks(vendor, scope.shape):
-            cursor.execute(_first_breaches(check.sql, examples), params)
+            cursor.execute(_first_breaches(vendor, check.sql, examples), params)
             rows = cursor.fetchall()
             if not rows:
                 continue
@@ -232,12 +232,17 @@ def ledger_verify(
     return LedgerReport(orders=orders, entries=entries, settlements=settlements, breaches=breaches)
 
 
-def _first_breaches(check_sql: str, examples: int) -> str:
-    # The window count is taken before LIMIT: every breach is counted.
+def _first_breaches(vendor: str, check_sql: str, examples: int) -> str:
+    # The window count is taken before LIMIT: every breach is counted. On
+    # PostgreSQL the check is planned on its own (OFFSET 0 keeps the LIMIT
+    # out of it): seeing the LIMIT, the planner chose nested loops to find the
+    # first breaches fast, and a clean ledger of 80,000 entries took minutes.
+    fence = SQL("OFFSET 0" if vendor == "postgresql" else "")
     return render(
         SQL(
-            "SELECT breach.*, COUNT(*) OVER () AS breach_count FROM ({}) breach ORDER BY 1 LIMIT {}"
-        ).format(SQL(check_sql), Literal(int(examples)))
+            "SELECT breach.*, COUNT(*) OVER () AS breach_count "
+            "FROM (SELECT * FROM ({}) checked {}) breach ORDER BY 1 LIMIT {}"
+        ).format(SQL(check_sql), fence, Literal(int(examples)))
     )
 
 

@@ -119,6 +119,35 @@ def test_an_order_numbered_before_the_one_that_queued_the_run_is_not_missed(
     }  # fmt: skip
 
 
+def test_a_run_looks_past_orders_that_have_their_entries_already(
+    brand, store, django_capture_on_commit_callbacks, monkeypatch
+):
+    # Given orders looked at two ids at a time, and a run of orders whose
+    # entries another worker wrote, then orders still waiting behind them
+    monkeypatch.setattr(new_orders, "ENTRY_SCAN_ORDERS", 2)
+    CommissionPlanFactory(brand=brand)
+    SettlementTermsFactory(brand=brand, mode="T0", hold_days=0)
+    with django_capture_on_commit_callbacks(execute=False):
+        orders = [
+            commission_services.order_ingest(
+                order_no=f"W-{n}", brand=brand, store=store, amount=Decimal("10.00"),
+                paid_at=PAID_AT,
+            )[0]
+            for n in range(7)
+        ]  # fmt: skip
+    commission_services.commission_entries_write(order_ids=[order.pk for order in orders[:4]])
+
+    # When one run starts at the first of them
+    orders_waiting_write_task.apply(args=[orders[0].pk])
+
+    # Then the waiting ones are written and settled too
+    written = set(CommissionEntry.objects.values_list("order__order_no", flat=True))
+    assert written == {f"W-{n}" for n in range(7)}
+    waiting = CommissionEntry.objects.filter(order__in=orders[4:])
+    assert waiting.count() == 3
+    assert not waiting.filter(settlement__isnull=True).exists()
+
+
 def test_the_orders_of_a_run_whose_message_was_lost_are_written_by_the_next(
     brand, store, django_capture_on_commit_callbacks, monkeypatch
 ):

@@ -30,12 +30,18 @@ logger = logging.getLogger(__name__)
 # which bounds the scan.
 ENTRY_BACKLOG_BATCH = 100
 ENTRY_BACKLOG_ID_WINDOW = 2_000
+# A coalesced run takes this many orders a transaction: a batch endpoint's
+# orders arrive by the hundred, and each transaction's statements cost about
+# the same for a hundred orders as for one.
+ENTRY_WAITING_BATCH = 500
+# Orders looked at by id at a time for ones without entries.
+ENTRY_SCAN_ORDERS = 2_000
 # A coalesced run (settings.TASK_COALESCING) starts this many ids before the
 # order that queued it: an order given a lower id may commit after that one,
 # find the run queued and count on it. It writes at most this many batches,
 # then queues its successor rather than hold a worker.
 ENTRY_WAITING_LOOKBEHIND_IDS = 1_000
-ENTRY_WAITING_MAX_BATCHES = 50
+ENTRY_WAITING_MAX_BATCHES = 20
 # The order id through which the last finished run left no order waiting; kept
 # a day (the settlement run's catch-up covers anything older).
 ENTRY_WAITING_DONE_KEY = "commissions:entries-waiting-done-through"
@@ -57,20 +63,40 @@ def _order_work_outstanding(order_id: int) -> tuple[bool, bool]:
     return True, refund_missing or t0_unsettled
 
 
-def _orders_without_entries(*, after_id: int, up_to_id: int | None = None):
-    """Orders with ids above ``after_id`` that have no entry, locked with SKIP LOCKED, by id.
+def _orders_without_entries(
+    *, after_id: int, limit: int, up_to_id: int | None = None
+) -> list[tuple[int, str]]:
+    """Lock up to ``limit`` orders with ids above ``after_id`` that have no entry, by id.
 
-    Yields (id, attribution reason) pairs.
+    Locked with SKIP LOCKED, so that workers take disjoint batches. Returns
+    (id, attribution reason) pairs. The orders are looked at
+    ``ENTRY_SCAN_ORDERS`` ids at a time: bounded by ids, the anti-join probes
+    the once-per-order index (partial on ``refund IS NULL``) for those orders
+    rather than hashing the whole ledger, which a planner with stale
+    statistics for a sale day's new orders would otherwise do for every batch.
     """
-    orders = Order.objects.filter(pk__gt=after_id)
+    orders = Order.objects.all()
     if up_to_id is not None:
         orders = orders.filter(pk__lte=up_to_id)
-    return (
-        orders.exclude(Exists(CommissionEntry.objects.filter(order_id=OuterRef("pk"))))
-        .order_by("pk")
-        .select_for_update(no_key=True, skip_locked=True)
-        .values_list("pk", "attribution_reason")
-    )
+    shares = CommissionEntry.objects.filter(order_id=OuterRef("pk"), refund__isnull=True)
+    while True:
+        window = list(
+            orders.filter(pk__gt=after_id)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:ENTRY_SCAN_ORDERS]
+        )
+        if not window:
+            return []
+        found = list(
+            orders.filter(pk__gt=after_id, pk__lte=window[-1])
+            .exclude(Exists(shares))
+            .order_by("pk")
+            .select_for_update(no_key=True, skip_locked=True)
+            .values_list("pk", "attribution_reason")[:limit]
+        )
+        if found or len(window) < ENTRY_SCAN_ORDERS:
+            return found
+        after_id = window[-1]
 
 
 def _new_orders_write_and_settle(orders: list[tuple[int, str]]) -> int:
@@ -120,9 +146,10 @@ def order_entries_write(*, order_id: int) -> int:
         written = commission_entries_write(order_id=order_id)
         settlement_settle_t0(order_id=order_id)
         return written
-    later = _orders_without_entries(after_id=order_id, up_to_id=order_id + ENTRY_BACKLOG_ID_WINDOW)[
-        : ENTRY_BACKLOG_BATCH - 1
-    ]
+    later = _orders_without_entries(
+        after_id=order_id, up_to_id=order_id + ENTRY_BACKLOG_ID_WINDOW,
+        limit=ENTRY_BACKLOG_BATCH - 1,
+    )  # fmt: skip
     return _new_orders_write_and_settle([locked, *later])
 
 
@@ -151,7 +178,7 @@ def orders_waiting_write(*, from_order_id: int) -> int:
     written = 0
     for _batch in range(ENTRY_WAITING_MAX_BATCHES):
         with transaction.atomic():
-            batch = list(_orders_without_entries(after_id=after_id)[:ENTRY_BACKLOG_BATCH])
+            batch = _orders_without_entries(after_id=after_id, limit=ENTRY_WAITING_BATCH)
             if not batch:
                 cache.set(ENTRY_WAITING_DONE_KEY, after_id, timeout=ENTRY_WAITING_DONE_SECONDS)
                 return written

@@ -4,6 +4,7 @@ import datetime as dt
 import logging
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -153,13 +154,33 @@ def _settle(
             cursor.execute(
                 settlement_sql.insert_settlements(vendor, side, which, by_brand=by_brand), params
             )
-        for side in SIDES:
-            cursor.execute(
-                settlement_sql.claim_entries(vendor, side, which, by_brand=by_brand), params
-            )
+        with _hash_joins_only(cursor, which == settlement_sql.T0_OF_ORDERS):
+            for side in SIDES:
+                cursor.execute(
+                    settlement_sql.claim_entries(vendor, side, which, by_brand=by_brand), params
+                )
         cursor.execute(settlement_sql.DELETE_EMPTY_RUN_SETTLEMENTS, params)
         _settlements_finish(cursor, run_token=run_token)
     return run_token
+
+
+@contextmanager
+def _hash_joins_only(cursor, wanted: bool):
+    """Plan the statements inside without nested loops (PostgreSQL), then as before.
+
+    A batch's per-order claim joins hundreds of entries to settlements
+    written moments before, which the planner's statistics do not know of:
+    it guesses one row and loops over the batch's settlements for each entry
+    (a quarter of a second for 500 orders); hash joins read each side once.
+    """
+    if not wanted or connection.vendor != "postgresql":
+        yield
+        return
+    cursor.execute("SELECT current_setting('enable_nestloop')")
+    (previous,) = cursor.fetchone()
+    cursor.execute("SELECT set_config('enable_nestloop', 'off', true)")
+    yield
+    cursor.execute("SELECT set_config('enable_nestloop', %s, true)", [previous])
 
 
 def _close_due_settlements(

@@ -213,12 +213,19 @@ def claim_entries(vendor: str, side: Side, which: str, *, by_brand: bool = False
     settlement.
     """
     per_order = _per_order(which)
+    # The run's settlements are read first, by their run token: written a
+    # moment ago, they are missing from the planner's statistics, and it
+    # would otherwise probe a settlement index per entry (a scan of every
+    # T+0 settlement of that beneficiary's key, growing with the ledger).
     return render(
         SQL("""
+WITH s AS MATERIALIZED (
+    SELECT id, {key}, brand_id, mode, source_ref FROM {settlement}
+    WHERE run_token = %(run_token)s AND beneficiary = {beneficiary}
+)
 UPDATE {entry} AS e SET settlement_id = s.id
-FROM {settlement} s {orders}
-WHERE s.run_token = %(run_token)s AND s.beneficiary = {beneficiary}
-  AND e.settlement_id IS NULL AND e.beneficiary = {beneficiary}
+FROM s {orders}
+WHERE e.settlement_id IS NULL AND e.beneficiary = {beneficiary}
   AND e.{key} = s.{key} AND e.brand_id = s.brand_id AND e.mode = s.mode
   AND ({entry_filter}) {own_order}
 """).format(
@@ -227,10 +234,10 @@ WHERE s.run_token = %(run_token)s AND s.beneficiary = {beneficiary}
             key=SQL(side.key),
             entry_filter=entry_filter(vendor, which, by_brand=by_brand),
             own_order=SQL(
-                "AND o.id = e.order_id AND s.source_ref = 'order:' || o.order_no"
-                if per_order
-                else ""
-            ),
+                "AND o.id = e.order_id AND s.source_ref = 'order:' || o.order_no AND {}"
+            ).format(in_list(vendor, "o.id", "order_ids"))
+            if per_order
+            else SQL(""),
             **T,
         )
     )
