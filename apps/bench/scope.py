@@ -21,6 +21,7 @@ import time
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -28,6 +29,7 @@ from apps.bench import report as report_bench
 from apps.bench import settlement as settlement_bench
 from apps.bench.common import analyze, bench_database_require, reporter, rows_insert
 from apps.commissions.models import Settlement
+from apps.commissions.sql import dialect
 from apps.core import scoping
 from apps.core.roles import Role, user_role_add
 from apps.core.sql import SQL, render, table
@@ -39,6 +41,10 @@ MANAGED_REGIONS = 5  # of report_bench.REGIONS (20): a quarter of the stores
 PHONE_PREFIX = "199"  # the bench's customers: 199 + eight digits
 MANAGER = "bench-region-manager"
 HQ = "bench-hq"
+PERIODS = "periods"
+CONCENTRATED = "concentrated"
+LEDGERS = (PERIODS, CONCENTRATED)
+RUN_TOKEN = "bench-scope"  # noqa: S105 (not a password)
 LISTS = {
     "members": "/api/v1/members/",
     "entries": "/api/v1/commission-entries/",
@@ -53,10 +59,20 @@ def add_arguments(parser):
     parser.add_argument("--entries", type=int, default=2_000_000)
     parser.add_argument("--calls", type=int, default=50)
     parser.add_argument("--seed", type=int, default=17)
+    parser.add_argument(
+        "--ledger",
+        choices=LEDGERS,
+        default=PERIODS,
+        help="periods: entries in a settlement per beneficiary and period, as the runs write "
+        "them (default); concentrated: the report bench's two settlements holding every "
+        "settled entry plus an empty monthly one per store (the worst case for counting)",
+    )
     parser.add_argument("--force", action="store_true", help="run on a database not named *bench*")
 
 
-def run(*, stdout, stores, guides, members, entries, calls, seed, force, **_options) -> dict:
+def run(
+    *, stdout, stores, guides, members, entries, calls, seed, force, ledger=PERIODS, **_options
+) -> dict:
     bench_database_require(force=force, what="stores, members and commission data")
     rng = random.Random(seed)
     say = reporter(stdout)
@@ -75,7 +91,11 @@ def run(*, stdout, stores, guides, members, entries, calls, seed, force, **_opti
     report_bench._load_entries(
         rng, entries=entries, brands=brands, stores=store_rows, guide_ids=guide_ids
     )
-    _load_settlements(store_rows, brand_id=brands[0].pk)
+    if ledger == PERIODS:
+        _spread_over_periods()
+    else:
+        _load_settlements(store_rows, brand_id=brands[0].pk)
+        _held_totals()
     analyze()
     say(f"loaded {members} members, {entries} entries in {time.perf_counter() - started:.1f}s")
 
@@ -107,6 +127,9 @@ def run(*, stdout, stores, guides, members, entries, calls, seed, force, **_opti
         "managed_stores": managed,
         "members": members,
         "entries": entries,
+        "ledger": ledger,
+        "settlements": Settlement.objects.count(),
+        "open_settlements": Settlement.objects.filter(status=Settlement.Status.OPEN).count(),
         "calls": calls,
         **figures,
         "p50_ms": {
@@ -200,3 +223,69 @@ def _load_settlements(store_rows, *, brand_id: int) -> None:
           "100.00", "0.00", "100.00", "settled", "", "bench-scope", now)
          for pk, _kind in store_rows),
     )  # fmt: skip
+
+
+# The report bench holds every settled entry in two settlements (``run_token``
+# "bench"); here each entry goes in the settlement a run would have put it in:
+# one per beneficiary, brand, mode and period (``period_columns``), closed
+# with its stored count and totals, or open (totals 0) for the entries the
+# report bench leaves unsettled.
+_PERIOD_ENTRIES = """
+    SELECT e.id, e.beneficiary, e.guide_id, e.store_id, e.brand_id, e.mode, e.amount,
+           COALESCE(h.status, {open}) AS status, {periods}
+    FROM {entry} e
+    LEFT JOIN {settlement} h ON h.id = e.settlement_id
+    LEFT JOIN {cutoff} c ON c.brand_id = e.brand_id AND c.mode = e.mode
+"""
+_PERIOD_SETTLEMENTS = """
+INSERT INTO {settlement} (beneficiary, guide_id, store_id, brand_id, mode, period_start,
+    period_end, source_ref, entries_total, entry_count, carried_forward, total, status,
+    payout_ref, run_token, created_at)
+SELECT x.beneficiary, x.guide_id, x.store_id, x.brand_id, x.mode, x.period_start, x.period_end,
+    '', CASE WHEN x.status = {open} THEN 0 ELSE SUM(x.amount) END,
+    CASE WHEN x.status = {open} THEN 0 ELSE COUNT(*) END, 0,
+    CASE WHEN x.status = {open} THEN 0 ELSE SUM(x.amount) END, x.status,
+    CASE WHEN x.status = {paid} THEN 'BENCH' ELSE '' END, %(run_token)s, %(now)s
+FROM ({entries}) x
+GROUP BY x.beneficiary, x.guide_id, x.store_id, x.brand_id, x.mode, x.period_start,
+    x.period_end, x.status
+"""
+_PERIOD_CLAIM = """
+UPDATE {entry} AS u SET settlement_id = s.id
+FROM ({entries}) x, {settlement} s
+WHERE u.id = x.id AND s.run_token = %(run_token)s AND s.beneficiary = x.beneficiary
+  AND s.store_id = x.store_id AND COALESCE(s.guide_id, 0) = COALESCE(x.guide_id, 0)
+  AND s.brand_id = x.brand_id AND s.mode = x.mode AND s.period_start = x.period_start
+  AND s.period_end = x.period_end
+"""
+_HELD_DELETE = "DELETE FROM {settlement} WHERE run_token = 'bench'"
+_HELD_TOTALS = """
+UPDATE {settlement} SET
+    entry_count = (SELECT COUNT(*) FROM {entry} e WHERE e.settlement_id = {settlement}.id),
+    entries_total = COALESCE((SELECT SUM(e.amount) FROM {entry} e
+                              WHERE e.settlement_id = {settlement}.id), 0)
+WHERE run_token = 'bench'
+"""
+
+
+def _statement(text: str, **parts) -> str:
+    names = {"open": dialect.OPEN, "paid": dialect.PAID, **dialect.T, **parts}
+    return render(SQL(text).format(**names))
+
+
+def _spread_over_periods() -> None:
+    periods = dialect.period_columns(connection.vendor, "e.business_date", "e.mode", "e.hold_days")
+    entries = SQL(_PERIOD_ENTRIES).format(open=dialect.OPEN, periods=periods, **dialect.T)
+    params = {"run_token": RUN_TOKEN, "now": timezone.now()}
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_statement(_PERIOD_SETTLEMENTS, entries=entries), params)
+        cursor.execute(_statement(_PERIOD_CLAIM, entries=entries), params)
+        cursor.execute(_statement(_HELD_DELETE))
+
+
+def _held_totals() -> None:
+    """Give the concentrated ledger's two settlements the count and totals a close writes."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(_statement(_HELD_TOTALS))
+        held = Settlement.objects.filter(run_token="bench")  # noqa: S106 (not a password)
+        held.update(total=F("entries_total"))

@@ -441,6 +441,14 @@ class Settlement(models.Model):
         help_text=_("T+0 only: the order or refund settled at once."),
     )
     entries_total = money_field(_("entries total"), default=0)
+    # Written with ``entries_total`` when the settlement closes, so lists read
+    # a closed settlement's figures instead of counting its entries.
+    entry_count = models.PositiveIntegerField(
+        _("entry count"),
+        default=0,
+        db_default=0,
+        help_text=_("Entries it holds; written at close."),
+    )
     carried_forward = money_field(
         _("carried forward"), default=0, help_text=_("Negative balance of the previous settlement.")
     )

@@ -5,7 +5,20 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, TextChoices
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    TextChoices,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -113,18 +126,33 @@ def commission_adjustment_list() -> QuerySet[CommissionAdjustment]:
 
 
 def settlement_list(*, scope: Scope) -> QuerySet[Settlement]:
-    """Return the settlements ``scope`` may read, each with ``entry_count`` and ``running_total``.
+    """Return the settlements ``scope`` may read, each with ``held_count`` and ``running_total``.
 
-    An open settlement's ``total`` is written when it closes; until then
-    ``running_total`` is the sum of the entries it holds so far.
+    A closed settlement's ``entry_count`` and ``entries_total`` are written when
+    it closes, so they are read as stored; only an open settlement's are summed
+    from its entries, so far (``Case``: the subqueries run for open rows only).
     """
     entries = (
         CommissionEntry.objects.filter(settlement=OuterRef("pk")).order_by().values("settlement")
     )
+    is_open = Q(status=Settlement.Status.OPEN)
     return scope_queryset(
         Settlement.objects.select_related("guide", "store", "brand").annotate(
-            entry_count=Coalesce(Subquery(entries.annotate(n=Count("pk")).values("n")), 0),
-            running_total=Coalesce(Subquery(entries.annotate(s=Sum("amount")).values("s")), ZERO),
+            held_count=Case(
+                When(
+                    is_open, then=Coalesce(Subquery(entries.annotate(n=Count("pk")).values("n")), 0)
+                ),
+                default=F("entry_count"),
+                output_field=IntegerField(),
+            ),
+            running_total=Case(
+                When(
+                    is_open,
+                    then=Coalesce(Subquery(entries.annotate(s=Sum("amount")).values("s")), ZERO),
+                ),
+                default=F("entries_total"),
+                output_field=Settlement._meta.get_field("entries_total"),
+            ),
         ),
         scope,
     )

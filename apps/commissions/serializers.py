@@ -457,6 +457,7 @@ class SettlementSerializer(serializers.ModelSerializer):
         help_text=_("Employee no. of the guide paid (null: the store's settlement)."),
     )  # fmt: skip
     entry_count = serializers.IntegerField(
+        source="held_count",
         read_only=True,
         help_text=_("Ledger entries in the settlement (so far, while open)."),
     )

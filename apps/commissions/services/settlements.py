@@ -64,7 +64,6 @@ def _settlements_of(tokens: list[str]):
     return (
         Settlement.objects.filter(run_token__in=tokens)
         .select_related("guide", "store", "brand")
-        .annotate(entry_count=Count("entries"))
         .order_by("pk")
     )
 

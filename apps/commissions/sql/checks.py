@@ -468,18 +468,21 @@ def ledger_checks(vendor: str, shape: tuple[bool, bool, bool]) -> tuple[Check, .
         ),
         check(
             "settlement_total",
-            "settlement totals do not equal the sum of its entries (plus the carried balance)",
+            "settlement totals or entry count do not equal its entries (plus the carried balance)",
             """
             SELECT * FROM (
                 SELECT s.id AS settlement, s.beneficiary, COALESCE(sums.n, 0) AS entries,
                     COALESCE(sums.cents, 0) AS entry_sum_cents,
                     {entries_total_cents} AS entries_total_cents,
+                    s.entry_count AS stored_entry_count,
                     {carried_cents} AS carried_cents,
                     {total_cents} AS total_cents,
                     CASE
                         WHEN sums.n IS NULL THEN 'no entries'
                         WHEN {entries_total_cents} <> sums.cents
                             THEN 'entries total differs from its entries'
+                        WHEN s.entry_count <> sums.n
+                            THEN 'stored entry count differs from its entries'
                         WHEN {total_cents} <> {entries_total_cents} + {carried_cents}
                             THEN 'total is not entries total plus carried balance'
                     END AS problem

@@ -253,18 +253,19 @@ WHERE run_token = %(run_token)s
 """).format(**T)
 )
 
-# Totals are sums of entries, plus the balance carried from the settlement
+# Totals (and the entry count) are sums of entries, plus the balance carried from the settlement
 # named in carried_from (linked before this runs).
 UPDATE_TOTALS = render(
     SQL("""
 UPDATE {settlement} AS s
 SET entries_total = sums.total,
+    entry_count = sums.n,
     carried_forward = COALESCE((SELECT p.total FROM {settlement} p
                                 WHERE p.id = s.carried_from_id), 0),
     total = sums.total + COALESCE((SELECT p.total FROM {settlement} p
                                    WHERE p.id = s.carried_from_id), 0)
 FROM (
-    SELECT e.settlement_id, SUM(e.amount) AS total
+    SELECT e.settlement_id, SUM(e.amount) AS total, COUNT(*) AS n
     FROM {entry} e
     WHERE e.settlement_id IN (SELECT id FROM {settlement} WHERE run_token = %(run_token)s)
     GROUP BY e.settlement_id
