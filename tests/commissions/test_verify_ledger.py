@@ -181,6 +181,12 @@ def _misstate_total():
     )
 
 
+def _miscount():
+    Settlement.objects.filter(pk=Settlement.objects.order_by("pk").first().pk).update(
+        entry_count=F("entry_count") + 1
+    )
+
+
 def _carry_wrong_amount():
     Settlement.objects.filter(carried_from__isnull=False, beneficiary="guide").update(
         carried_forward=F("carried_forward") + Decimal("0.50"), total=F("total") + Decimal("0.50")
@@ -203,6 +209,7 @@ def _carry_wrong_amount():
         (_settle_into_other_beneficiary, "entry_settlement"),
         (_settle_too_early, "entry_settlement"),
         (_misstate_total, "settlement_total"),
+        (_miscount, "settlement_total"),
         (_carry_wrong_amount, "settlement_carry"),
     ],
 )
