@@ -518,6 +518,9 @@ class Settlement(models.Model):
                 condition=Q(status="open"),
                 name="settlement_open_due_idx",
             ),
+            # The lists' newest-first page (``ORDER BY period_end DESC, id DESC``),
+            # read backwards, instead of sorting every settlement in scope.
+            models.Index(fields=["period_end", "id"], name="settlement_period_end_idx"),
         ]
 
     def __str__(self):
