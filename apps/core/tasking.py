@@ -12,6 +12,7 @@ broker is back (beat runs it every 30 seconds, and every worker at start).
 """
 
 import logging
+import threading
 from functools import partial
 
 from celery import current_app, shared_task
@@ -27,6 +28,7 @@ logger = logging.getLogger(__name__)
 # What a send raises when the broker cannot be reached (Celery retries the
 # connection a few times, about a second and a half, before it gives up).
 BROKER_ERRORS = (KombuError, OSError)
+_registry_lock = threading.Lock()
 # Messages sent per transaction by outbox_drain.
 OUTBOX_DRAIN_BATCH = 500
 
@@ -94,7 +96,10 @@ def _publish(name: str, args: tuple, countdown: float | None, kwargs: dict | Non
     # then raises for a name no task module declares, so a typo fails the
     # first test that queues it.
     if name not in current_app.tasks:
-        current_app.loader.import_default_modules()
+        # Once per process; threads sending at once wait for the one importing.
+        with _registry_lock:
+            if name not in current_app.tasks:
+                current_app.loader.import_default_modules()
     current_app.tasks[name].apply_async(args=args, kwargs=kwargs, countdown=countdown)
 
 

@@ -91,11 +91,14 @@ def test_member_joined_over_the_api_is_assigned_by_a_real_worker(four_guide_stor
 @pytest.mark.postgres
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="parallel batches need PostgreSQL")
 def test_large_bulk_assignment_writes_in_parallel_batches(four_guide_store, monkeypatch):
+    from apps.core.models import WebhookEvent
+    from apps.core.webhooks import webhook_endpoint_create
     from apps.customers import placements
     from apps.customers.models import AssignmentEvent
     from apps.customers.services import memberships_assign_pending
 
     brand, store = four_guide_store
+    webhook_endpoint_create(url="https://hq.example.com/hook", events=["member.assigned"])
     monkeypatch.setattr(placements, "PARALLEL_WRITE_MIN_ROWS", 10)
     monkeypatch.setattr(placements, "BULK_WRITE_BATCH", 7)
     ids = [PendingMembershipFactory(brand=brand, **HERE).pk for _ in range(50)]
@@ -107,3 +110,6 @@ def test_large_bulk_assignment_writes_in_parallel_batches(four_guide_store, monk
     )
     assert sorted(loads.values()) == [12, 12, 13, 13]
     assert AssignmentEvent.objects.filter(membership_id__in=ids, to_store=store).count() == 50
+    # Each batch records its members' events in its own transaction: one each.
+    events = WebhookEvent.objects.filter(type="member.assigned")
+    assert sorted(event.data["member_id"] for event in events) == sorted(ids)
