@@ -133,14 +133,6 @@ def bonus_plan_choose(
     return None
 
 
-def bonus_plan_for(target: SalesTarget) -> BonusPlan | None:
-    """The plan the close would apply to ``target``: the most specific valid in its month."""
-    return bonus_plan_choose(
-        bonus_plans_valid(brand_id=target.brand_id, month=target.month),
-        beneficiary=target.beneficiary, store_id=target.store_id, store_kind=target.store.kind,
-    )  # fmt: skip
-
-
 @dataclass(frozen=True)
 class TargetProgress:
     target: SalesTarget

@@ -19,7 +19,7 @@ import logging
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import Q, Sum
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -115,7 +115,7 @@ def points_expire(*, brand_id: int, run_date: dt.date | None = None) -> ExpiryRe
             earned.setdefault(account_id, {})[month] = points
         spent = dict(
             PointsMovement.objects.filter(account_id__in=balances)
-            .filter(Q(points__lt=0))
+            .filter(points__lt=0)
             .values_list("account_id")
             .annotate(points=Sum("points"))
             .order_by()
