@@ -1,9 +1,12 @@
 """Tools of the fault tests: row locks held from outside, a private Redis, the ledger check."""
 
+import datetime as dt
 import socket
 import subprocess
 import time
+from collections import Counter
 from contextlib import contextmanager
+from decimal import Decimal
 from io import StringIO
 
 import psycopg
@@ -12,7 +15,11 @@ import redis
 from django.core.management import call_command
 from django.db import connection
 
+from apps.commissions import services
+from apps.commissions.calculations import commission_amount
 from config.embedded_redis import server_binary
+from tests.commissions.factories import CommissionPlanFactory, SettlementTermsFactory
+from tests.factories import BrandFactory, GuideFactory, StoreFactory
 from tests.worker import broker_url_configured
 
 requires_postgres_and_broker = [
@@ -35,6 +42,36 @@ def assert_ledger_ok() -> str:
     call_command("verify_ledger", "--grace-minutes=0", stdout=out)
     assert out.getvalue().startswith("ledger OK"), out.getvalue()
     return out.getvalue().strip()
+
+
+def t1_day_with_refunds(*, paid_at: dt.datetime) -> Counter:
+    """Write a day of T+1 orders for three guides of two stores, every seventh fully refunded.
+
+    Return what each beneficiary is owed, computed afresh from the amounts
+    (refunded orders net to zero): ``{("guide" | "store", pk): amount}``.
+    """
+    brand = BrandFactory(code="AUR")
+    stores = [StoreFactory(code=f"S{n}", brands=[brand]) for n in range(2)]
+    guides = [GuideFactory(employee_no=f"G{n}", store=stores[n % 2]) for n in range(3)]
+    CommissionPlanFactory(brand=brand, guide_rate=Decimal("3.00"), store_rate=Decimal("5.00"))
+    SettlementTermsFactory(brand=brand, mode="T1", hold_days=1)
+    expected = Counter()
+    for n in range(30):
+        guide = guides[n % 3]
+        amount = Decimal("19.99") + n * Decimal("7.13")
+        order, _created = services.order_ingest(
+            order_no=f"POS-{n}", brand=brand, store=guide.store, guide=guide, amount=amount,
+            paid_at=paid_at + dt.timedelta(minutes=n),
+        )  # fmt: skip
+        if n % 7 == 3:
+            services.refund_create(
+                order=order, refund_no=f"RF-{n}", amount=amount,
+                refunded_at=paid_at + dt.timedelta(hours=2),
+            )  # fmt: skip
+        else:
+            expected[("guide", guide.pk)] += commission_amount(amount, Decimal("3.00"))
+            expected[("store", guide.store_id)] += commission_amount(amount, Decimal("5.00"))
+    return expected
 
 
 def _conninfo() -> str:

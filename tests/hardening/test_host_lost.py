@@ -14,7 +14,6 @@ minutes. The recovery times printed are recorded in docs/benchmarks.md.
 import datetime as dt
 import time
 from collections import Counter
-from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -24,15 +23,12 @@ from django.db import connection
 from django.db.models import Count
 from rest_framework.authtoken.models import Token
 
-from apps.commissions import services
-from apps.commissions.calculations import commission_amount
 from apps.commissions.models import CommissionEntry, Settlement
 from apps.commissions.services.settlements import SETTLEMENT_RUN_LOCK_KEY
 from apps.commissions.tasks import settlement_run_nightly
 from apps.core.roles import Role, user_role_add
 from apps.customers.models import AssignmentEvent, Customer, Membership
 from apps.customers.tasks import memberships_assign_pending_task
-from tests.commissions.factories import CommissionPlanFactory, SettlementTermsFactory
 from tests.factories import BrandFactory, GuideFactory, StoreFactory
 from tests.hardening.faults import (
     assert_ledger_ok,
@@ -40,6 +36,7 @@ from tests.hardening.faults import (
     backends_waiting_for_a_lock_pids,
     requires_postgres_and_broker,
     row_lock,
+    t1_day_with_refunds,
 )
 from tests.hosts import INTERACTIVE, SETTLEMENT, hosts
 from tests.worker import wait_for
@@ -182,30 +179,7 @@ def test_a_host_killed_in_a_bulk_assignment_loses_no_member_and_binds_none_twice
 
 def test_a_host_killed_in_the_nightly_run_leaves_every_entry_settled_once():
     # Given a day of T+1 orders for three guides of two stores, some fully refunded
-    brand = BrandFactory(code="AUR")
-    stores = [StoreFactory(code=f"S{n}", brands=[brand]) for n in range(2)]
-    guides = [GuideFactory(employee_no=f"G{n}", store=stores[n % 2]) for n in range(3)]
-    CommissionPlanFactory(brand=brand, guide_rate=Decimal("3.00"), store_rate=Decimal("5.00"))
-    SettlementTermsFactory(brand=brand, mode="T1", hold_days=1)
-    kept = []
-    for n in range(30):
-        guide = guides[n % 3]
-        amount = Decimal("19.99") + n * Decimal("7.13")
-        order, _created = services.order_ingest(
-            order_no=f"POS-{n}", brand=brand, store=guide.store, guide=guide, amount=amount,
-            paid_at=PAID_AT + dt.timedelta(minutes=n),
-        )  # fmt: skip
-        if n % 7 == 3:
-            services.refund_create(
-                order=order, refund_no=f"RF-{n}", amount=amount,
-                refunded_at=PAID_AT + dt.timedelta(hours=2),
-            )  # fmt: skip
-        else:
-            kept.append((guide, amount))
-    expected = Counter()
-    for guide, amount in kept:
-        expected[("guide", guide.pk)] += commission_amount(amount, Decimal("3.00"))
-        expected[("store", guide.store_id)] += commission_amount(amount, Decimal("5.00"))
+    expected = t1_day_with_refunds(paid_at=PAID_AT)
     entries = CommissionEntry.objects.count()
     last_store_settlement = Settlement.objects.filter(beneficiary="store").order_by("pk").last()
 

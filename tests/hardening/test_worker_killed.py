@@ -11,7 +11,6 @@ import re
 import signal
 import time
 from collections import Counter
-from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -19,20 +18,18 @@ from django.core.management import call_command
 from django.db.models import Count
 from django.utils import timezone
 
-from apps.commissions import services
-from apps.commissions.calculations import commission_amount
 from apps.commissions.models import Settlement
 from apps.commissions.tasks import settlement_run_nightly
 from apps.customers.models import AssignmentEvent, Customer, Membership
 from apps.customers.tasks import memberships_assign_pending_task, memberships_assign_waiting_task
 from apps.stores.models import Store
-from tests.commissions.factories import CommissionPlanFactory, SettlementTermsFactory
 from tests.factories import BrandFactory, GuideFactory, StoreFactory
 from tests.hardening.faults import (
     assert_ledger_ok,
     backends_waiting_for_a_lock,
     requires_postgres_and_broker,
     row_lock,
+    t1_day_with_refunds,
 )
 from tests.worker import beat_schedule_only, celery_beat, celery_worker, wait_for
 
@@ -126,31 +123,7 @@ def test_bulk_assignment_killed_between_batches_assigns_every_member_once():
 
 def test_nightly_settlement_killed_mid_close_settles_every_entry_once():
     # Given a day of T+1 orders for three guides of two stores, some fully refunded
-    brand = BrandFactory(code="AUR")
-    stores = [StoreFactory(code=f"S{n}", brands=[brand]) for n in range(2)]
-    guides = [GuideFactory(employee_no=f"G{n}", store=stores[n % 2]) for n in range(3)]
-    CommissionPlanFactory(brand=brand, guide_rate=Decimal("3.00"), store_rate=Decimal("5.00"))
-    SettlementTermsFactory(brand=brand, mode="T1", hold_days=1)
-    kept = []
-    for n in range(30):
-        guide = guides[n % 3]
-        amount = Decimal("19.99") + n * Decimal("7.13")
-        order, _created = services.order_ingest(
-            order_no=f"POS-{n}", brand=brand, store=guide.store, guide=guide, amount=amount,
-            paid_at=PAID_AT + dt.timedelta(minutes=n),
-        )  # fmt: skip
-        if n % 7 == 3:
-            services.refund_create(
-                order=order, refund_no=f"RF-{n}", amount=amount,
-                refunded_at=PAID_AT + dt.timedelta(hours=2),
-            )  # fmt: skip
-        else:
-            kept.append((guide, amount))
-    # A fresh computation of what each beneficiary is owed (refunded orders net to zero)
-    expected = Counter()
-    for guide, amount in kept:
-        expected[("guide", guide.pk)] += commission_amount(amount, Decimal("3.00"))
-        expected[("store", guide.store_id)] += commission_amount(amount, Decimal("5.00"))
+    expected = t1_day_with_refunds(paid_at=PAID_AT)
     last_store_settlement = Settlement.objects.filter(beneficiary="store").order_by("pk").last()
     assert last_store_settlement.status == Settlement.Status.OPEN
 
